@@ -116,7 +116,10 @@ impl TenantConfig {
 
         if !tier.allows_advanced_features() {
             for (on, field) in [
-                (self.features.client_management, "features.client_management"),
+                (
+                    self.features.client_management,
+                    "features.client_management",
+                ),
                 (self.features.analytics, "features.analytics"),
             ] {
                 if on {

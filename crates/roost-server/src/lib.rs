@@ -1,0 +1,187 @@
+//! The Roost central API.
+//!
+//! `app(state)` builds the router (for in-process tests); `serve(listener, state, shutdown)`
+//! runs it on a socket. Handlers live in `routes/*`, one module per resource.
+
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod ratelimit;
+pub mod routes;
+pub mod settings;
+pub mod state;
+pub mod tokens;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::get;
+use roost_api::ErrorCode;
+use roost_db::Db;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::AppError;
+use crate::ratelimit::LoginLimiter;
+use crate::settings::{Secret, Settings};
+use crate::state::{AppState, Inner};
+use crate::tokens::TokenKeys;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Roost API",
+        description = "Central multi-tenant API of Roost, the white-label assistant for real-estate agents. \
+                       Every error is `{ \"error\": { \"code\", \"message\", \"field\"? } }`.",
+    ),
+    components(schemas(roost_api::ErrorBody, roost_api::ErrorCode)),
+    modifiers(&SecuritySchemes)
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = |desc: &str| {
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(desc))
+                    .build(),
+            )
+        };
+        components.add_security_scheme("bearer", bearer("access token from /api/v1/auth/login"));
+        components.add_security_scheme(
+            "operator_token",
+            bearer("operator token, when registration is restricted to the operator"),
+        );
+    }
+}
+
+/// The documented routes and their OpenAPI document, built from the same list.
+fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use routes::*;
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(tenants::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(me::me))
+        .routes(routes!(me::devices))
+        .routes(routes!(me::revoke_device))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update))
+        .routes(routes!(config::get, config::put))
+        .routes(routes!(audit::list))
+        .split_for_parts()
+}
+
+/// The OpenAPI document of every route, as served at `/api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().1
+}
+
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = api_routes();
+    let doc = Arc::new(doc);
+    let max_body = state.settings.max_body_bytes;
+    router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async {
+            AppError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::RouteNotFound,
+                "no such route",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            AppError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                "this route does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Connects the database (creating and migrating it if needed) and prepares the shared state.
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let secret = match &settings.jwt_secret {
+        Some(s) if s.0.len() >= 32 => s.0.as_bytes().to_vec(),
+        Some(_) => anyhow::bail!("jwt_secret must be at least 32 characters"),
+        None => load_or_create_secret(&settings)?.0.into_bytes(),
+    };
+    let db = Db::connect(&settings.database_url()).await?;
+    let limiter = LoginLimiter::new(
+        settings.login_per_account_per_minute,
+        settings.login_per_ip_per_minute,
+    );
+    Ok(AppState(Arc::new(Inner {
+        db,
+        keys: TokenKeys::new(&secret),
+        settings,
+        limiter,
+    })))
+}
+
+/// The signing key kept in the data dir, so restarts keep everyone signed in.
+fn load_or_create_secret(settings: &Settings) -> anyhow::Result<Secret> {
+    let path = settings.data_dir.join("jwt-secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_string();
+        if s.len() >= 32 {
+            return Ok(Secret(s));
+        }
+    }
+    let secret = tokens::random_b64(48);
+    write_private(&path, &secret)?;
+    Ok(Secret(secret))
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests and closes the database.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let db = state.db.clone();
+    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let res = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    db.close().await;
+    res
+}

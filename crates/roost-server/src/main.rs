@@ -1,1 +1,195 @@
-fn main() {}
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use roost_api::tenants::{ContactPerson, RegisterTenantRequest, Tier, slugify};
+use roost_db::NewTenant;
+use roost_server::settings::Settings;
+use roost_server::tokens::hash_password_async;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "roost-server", version, about = "The Roost central API")]
+struct Cli {
+    /// TOML settings file (also `ROOST_CONFIG`); `ROOST_*` variables override it.
+    #[arg(long, env = "ROOST_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API (the default).
+    Serve {
+        /// Create the demo company and users if missing, and print how to sign in.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage tenants from the command line.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Register a company and its first admin.
+    Create {
+        #[arg(long)]
+        company: String,
+        #[arg(long, default_value = "professional")]
+        tier: String,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long)]
+        admin_name: String,
+        /// The admin's password; read from `ROOST_ADMIN_PASSWORD` when not given.
+        #[arg(long, env = "ROOST_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: String,
+        #[arg(long)]
+        slug: Option<String>,
+        #[arg(long, default_value = "real estate")]
+        industry: String,
+        #[arg(long, default_value = "unspecified")]
+        region: String,
+        #[arg(long, default_value_t = 1)]
+        employees: u32,
+        #[arg(long)]
+        phone: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("ROOST_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.as_deref()).context("reading settings")?;
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => serve(settings, demo).await,
+        Command::Tenant { command } => tenant(settings, command).await,
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&roost_server::openapi())?
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let bind = settings.bind;
+    let backend = settings.database_url();
+    let state = roost_server::build_state(settings).await?;
+    if demo {
+        roost_server::demo::seed(&state).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    let addr = listener.local_addr()?;
+    let scheme = backend.split(':').next().unwrap_or("?");
+    println!("Roost API listening on http://{addr} (database: {scheme})");
+    println!("  OpenAPI document: http://{addr}/api/v1/openapi.json");
+    if demo {
+        println!("  Demo company slug: {}", roost_server::demo::SLUG);
+        for (email, _, roles, pw) in roost_server::demo::USERS {
+            let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            println!("    {email} / {pw}  ({})", roles.join(", "));
+        }
+        println!(
+            "  Try: curl -s http://{addr}/api/v1/auth/login -H 'content-type: application/json' \\\n      -d '{{\"tenant\":\"demo\",\"email\":\"agent@demo.roost.test\",\"password\":\"demo-agent-pass\",\"device_name\":\"curl\"}}'"
+        );
+    }
+    roost_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn tenant(settings: Settings, command: TenantCommand) -> anyhow::Result<()> {
+    let TenantCommand::Create {
+        company,
+        tier,
+        admin_email,
+        admin_name,
+        admin_password,
+        slug,
+        industry,
+        region,
+        employees,
+        phone,
+    } = command;
+    let tier = Tier::parse(&tier).with_context(|| {
+        format!("unknown tier '{tier}': use starter, professional, enterprise or custom")
+    })?;
+    let req = RegisterTenantRequest {
+        company_name: company,
+        industry,
+        region,
+        employee_count: employees,
+        contact_person: ContactPerson {
+            name: admin_name,
+            email: admin_email,
+            phone,
+        },
+        tier,
+        admin_password,
+        slug,
+    };
+    req.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let slug = req
+        .slug
+        .clone()
+        .unwrap_or_else(|| slugify(&req.company_name));
+    let state = roost_server::build_state(settings).await?;
+    let hash = hash_password_async(req.admin_password.clone()).await;
+    let (tenant, admin) = state
+        .db
+        .create_tenant(
+            NewTenant {
+                slug: &slug,
+                company_name: &req.company_name,
+                industry: &req.industry,
+                region: &req.region,
+                employee_count: req.employee_count,
+                contact: &req.contact_person,
+                tier: req.tier,
+                admin_password_hash: &hash,
+            },
+            None,
+        )
+        .await?;
+    println!(
+        "created tenant {} (slug {}), admin user {}",
+        tenant.id.uuid(),
+        tenant.slug,
+        admin
+    );
+    state.db.close().await;
+    Ok(())
+}

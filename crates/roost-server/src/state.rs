@@ -1,0 +1,25 @@
+use std::sync::Arc;
+
+use roost_db::Db;
+
+use crate::ratelimit::LoginLimiter;
+use crate::settings::Settings;
+use crate::tokens::TokenKeys;
+
+/// Everything handlers share; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub keys: TokenKeys,
+    pub settings: Settings,
+    pub limiter: LoginLimiter,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
