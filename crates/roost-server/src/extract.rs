@@ -74,8 +74,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         if inner.is_syntax() || inner.is_eof() {
             AppError::bad_request(ErrorCode::MalformedBody, format!("invalid JSON: {msg}"))
         } else if msg.starts_with("unknown field") {
-            // serde's path stops at the parent object; name the unknown key itself.
-            let field = between_ticks(&msg).map(|f| join(&f)).unwrap_or(path);
+            // The path already ends with the unknown key.
+            let field = if path.is_empty() {
+                between_ticks(&msg).unwrap_or_default()
+            } else {
+                path
+            };
             AppError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::UnknownField,

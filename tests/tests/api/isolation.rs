@@ -1,0 +1,353 @@
+//! Tenant isolation and role limits across every endpoint. The coverage check at the end
+//! fails when a route is added to the API without being added here.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use roost_tests::{Session, Tenant, TestServer, on_both_backends};
+use serde_json::{Value, json};
+
+on_both_backends!(isolation_matrix_and_role_limits);
+
+struct Company {
+    t: Tenant,
+    admin_id: String,
+    manager: Session,
+    manager_id: String,
+    agent: Session,
+    agent_id: String,
+}
+
+async fn company(s: &TestServer, name: &str, slug: &str) -> Company {
+    let t = s.register(name, slug, "professional").await;
+    let admin_id = s.get("/api/v1/me", &t.admin.access).await.body["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (manager_id, manager) = s
+        .add_user(&t, &format!("manager@{slug}.test"), &["manager"])
+        .await;
+    let (agent_id, agent) = s
+        .add_user(&t, &format!("agent@{slug}.test"), &["agent"])
+        .await;
+    Company {
+        t,
+        admin_id,
+        manager,
+        manager_id,
+        agent,
+        agent_id,
+    }
+}
+
+/// Every string in `v`, recursively.
+fn strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        Value::Object(o) => o.iter().for_each(|(k, x)| {
+            out.push(k.clone());
+            strings(x, out)
+        }),
+        _ => {}
+    }
+}
+
+fn assert_no_trace_of(body: &Value, a: &Company, what: &str) {
+    let mut all = Vec::new();
+    strings(body, &mut all);
+    let secrets = [
+        a.t.id.as_str(),
+        a.t.slug.as_str(),
+        a.admin_id.as_str(),
+        a.manager_id.as_str(),
+        a.agent_id.as_str(),
+        a.t.admin.device_id.as_str(),
+        "Alpha Realty",
+        "agent@alpha.test",
+        "#A1A1A1",
+    ];
+    for s in &all {
+        for secret in secrets {
+            assert!(
+                !s.contains(secret),
+                "{what} leaked '{secret}' of the other tenant: {body}"
+            );
+        }
+    }
+}
+
+async fn isolation_matrix_and_role_limits(s: TestServer) {
+    let a = company(&s, "Alpha Realty", "alpha").await;
+    let b = company(&s, "Beta Homes", "beta").await;
+
+    // Give A some distinctive config so a leak would show.
+    let cfg = s.get("/api/v1/config", &a.t.admin.access).await;
+    let mut body = cfg.body["config"].clone();
+    body["company_info"]["primary_color"] = json!("#A1A1A1");
+    let r = s
+        .req(Method::PUT, "/api/v1/config", Some(&a.t.admin.access))
+        .header("if-match", cfg.header("etag").unwrap())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let mut covered: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut cover = |m: &str, p: &str| {
+        covered.insert((m.to_string(), p.to_string()));
+    };
+
+    // Public and operational routes carry no tenant data.
+    for p in ["/healthz", "/readyz"] {
+        let r = s.call(Method::GET, p, None, None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        cover("get", p);
+    }
+
+    // B's sessions, in every role, against A's ids and B's own views.
+    let b_sessions = [
+        ("admin", &b.t.admin),
+        ("manager", &b.manager),
+        ("agent", &b.agent),
+    ];
+    for (role, sess) in b_sessions {
+        let me = s.get("/api/v1/me", &sess.access).await;
+        assert_eq!(me.body["tenant"]["slug"], "beta");
+        assert_no_trace_of(&me.body, &a, "GET /me");
+
+        for id in [&a.admin_id, &a.manager_id, &a.agent_id] {
+            let r = s.get(&format!("/api/v1/users/{id}"), &sess.access).await;
+            let want = if role == "agent" {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            assert_eq!(r.status, want, "{role} GET A's user: {}", r.body);
+            assert_no_trace_of(&r.body, &a, "GET /users/{id}");
+
+            let r = s
+                .call(
+                    Method::PATCH,
+                    &format!("/api/v1/users/{id}"),
+                    Some(&sess.access),
+                    Some(json!({ "name": "Hijacked" })),
+                )
+                .await;
+            let want = if role == "admin" {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(r.status, want, "{role} PATCH A's user: {}", r.body);
+        }
+
+        let r = s
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/me/devices/{}", a.t.admin.device_id),
+                Some(&sess.access),
+                None,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "{role} revoking A's device: {}",
+            r.body
+        );
+
+        let devices = s.get("/api/v1/me/devices", &sess.access).await;
+        assert_eq!(devices.status, StatusCode::OK);
+        assert_no_trace_of(&devices.body, &a, "GET /me/devices");
+
+        let cfg = s.get("/api/v1/config", &sess.access).await;
+        assert_eq!(cfg.body["config"]["company_info"]["name"], "Beta Homes");
+        assert_no_trace_of(&cfg.body, &a, "GET /config");
+
+        let users = s.get("/api/v1/users", &sess.access).await;
+        if role == "agent" {
+            assert_eq!(users.status, StatusCode::FORBIDDEN);
+        } else {
+            assert_eq!(users.body["users"].as_array().unwrap().len(), 3);
+            assert_no_trace_of(&users.body, &a, "GET /users");
+        }
+
+        let audit = s.get("/api/v1/audit?limit=500", &sess.access).await;
+        if role == "admin" {
+            assert_eq!(audit.status, StatusCode::OK);
+            assert!(!audit.body["events"].as_array().unwrap().is_empty());
+            assert_no_trace_of(&audit.body, &a, "GET /audit");
+        } else {
+            assert_eq!(audit.status, StatusCode::FORBIDDEN, "{role} reading audit");
+        }
+    }
+    // A is untouched by all of that.
+    let a_agent = s
+        .get(&format!("/api/v1/users/{}", a.agent_id), &a.t.admin.access)
+        .await;
+    assert_eq!(a_agent.body["name"], "User agent@alpha.test");
+    assert_eq!(
+        s.get("/api/v1/me", &a.t.admin.access).await.status,
+        StatusCode::OK,
+        "A's device still signed in"
+    );
+    for p in [
+        "/api/v1/me",
+        "/api/v1/me/devices",
+        "/api/v1/users",
+        "/api/v1/audit",
+        "/api/v1/config",
+    ] {
+        cover("get", p);
+    }
+    cover("get", "/api/v1/users/{id}");
+    cover("patch", "/api/v1/users/{id}");
+    cover("delete", "/api/v1/me/devices/{id}");
+
+    // Credentials and tokens do not cross tenants.
+    let r = s
+        .try_login("alpha", "admin@beta.test", "beta-admin-pass")
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "B's admin signing in to A"
+    );
+    let (_, b_secret) = b.t.admin.refresh.split_once('.').unwrap();
+    let cross = format!("{}.{}", a.t.id.replace('-', ""), b_secret);
+    let r = s
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": cross }),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "B's refresh secret under A's tenant id"
+    );
+    cover("post", "/api/v1/auth/login");
+    cover("post", "/api/v1/auth/refresh");
+
+    // Creating a user with an email that exists in A is fine in B (emails are per tenant)
+    // and says nothing about A.
+    let r = s
+        .post(
+            "/api/v1/users",
+            Some(&b.t.admin.access),
+            json!({ "email": "agent@alpha.test", "name": "Same Email", "roles": ["agent"], "password": "same-email-pass" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    cover("post", "/api/v1/users");
+
+    // Role limits inside a tenant.
+    let new_user = json!({ "email": "x@beta.test", "name": "X", "roles": ["agent"], "password": "x-password-1" });
+    for sess in [&b.manager, &b.agent] {
+        let r = s
+            .post("/api/v1/users", Some(&sess.access), new_user.clone())
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.email_ctx(sess));
+        let cfg = s.get("/api/v1/config", &sess.access).await;
+        let r = s
+            .req(Method::PUT, "/api/v1/config", Some(&sess.access))
+            .header("if-match", cfg.header("etag").unwrap())
+            .json(&cfg.body["config"])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "{} changing config",
+            sess.email
+        );
+        let r = s
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/users/{}", b.agent_id),
+                Some(&sess.access),
+                Some(json!({ "roles": ["admin"] })),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{} changing roles",
+            sess.email
+        );
+    }
+    // Anyone reads themselves.
+    let r = s
+        .get(&format!("/api/v1/users/{}", b.agent_id), &b.agent.access)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    cover("put", "/api/v1/config");
+
+    // The role switcher narrows what a request may do; a role not held is refused.
+    let as_agent = s
+        .req(Method::POST, "/api/v1/users", Some(&b.t.admin.access))
+        .header("x-roost-role", "agent")
+        .json(&new_user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_agent.status(), StatusCode::FORBIDDEN);
+    let r = s
+        .req(Method::GET, "/api/v1/users", Some(&b.agent.access))
+        .header("x-roost-role", "admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Registration and logout: a new tenant never sees the others; logout ends only B's device.
+    let c = s.register("Gamma Group", "gamma", "starter").await;
+    let users = s.get("/api/v1/users", &c.admin.access).await;
+    assert_eq!(users.body["users"].as_array().unwrap().len(), 1);
+    assert_no_trace_of(&users.body, &a, "GET /users of a new tenant");
+    cover("post", "/api/v1/tenants");
+    let out = s
+        .call(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some(&b.agent.access),
+            None,
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        s.get("/api/v1/me", &a.agent.access).await.status,
+        StatusCode::OK
+    );
+    cover("post", "/api/v1/auth/logout");
+
+    // Every documented route must be in this matrix.
+    let doc = s
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc.body["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    let missing: Vec<_> = documented.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without isolation coverage: {missing:?}"
+    );
+}
+
+trait EmailCtx {
+    fn email_ctx(&self, s: &Session) -> String;
+}
+
+impl EmailCtx for roost_tests::Resp {
+    fn email_ctx(&self, s: &Session) -> String {
+        format!("{} creating a user: {}", s.email, self.body)
+    }
+}

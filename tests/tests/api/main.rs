@@ -1,0 +1,8 @@
+//! The API over real HTTP on 127.0.0.1, each test on SQLite and on PostgreSQL.
+
+mod audit;
+mod auth;
+mod config;
+mod errors;
+mod isolation;
+mod tenants;
