@@ -110,6 +110,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own error type
     fn file_then_env_layers() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

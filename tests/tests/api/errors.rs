@@ -97,14 +97,11 @@ async fn bad_requests_get_one_error_shape(s: TestServer) {
         (r.status, r.code()),
         (StatusCode::UNAUTHORIZED, "unauthorized")
     );
-    // Every error above had the documented shape.
-    for body in [r.body] {
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty())
-        );
-    }
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
     let r = s
         .call(Method::GET, "/api/v1/users", Some(&t.admin.access), None)
         .await;
@@ -113,7 +110,6 @@ async fn bad_requests_get_one_error_shape(s: TestServer) {
         1,
         "no bad request created anything"
     );
-    let _ = json!(null);
 }
 
 async fn openapi_documents_every_route(s: TestServer) {
