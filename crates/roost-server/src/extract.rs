@@ -233,3 +233,25 @@ impl FromRequestParts<AppState> for Authed {
         })
     }
 }
+
+/// `axum::extract::Path` answering bad path values with our error body.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct Path<T>(pub T);
+
+/// `axum::extract::Query` answering bad query strings with our error body.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct Query<T>(pub T);
+
+impl From<axum::extract::rejection::PathRejection> for AppError {
+    fn from(rej: axum::extract::rejection::PathRejection) -> Self {
+        AppError::bad_request(ErrorCode::ValidationFailed, rej.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for AppError {
+    fn from(rej: axum::extract::rejection::QueryRejection) -> Self {
+        AppError::bad_request(ErrorCode::ValidationFailed, rej.body_text())
+    }
+}

@@ -133,6 +133,15 @@ async fn every_write_is_audited_with_actor_and_device(s: TestServer) {
         }
     }
     assert_eq!(paged, seqs);
-    let r = s.get("/api/v1/audit?limit=abc", &t.admin.access).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    for bad in ["limit=abc", "before=x", "colour=red"] {
+        let r = s
+            .get(&format!("/api/v1/audit?{bad}"), &t.admin.access)
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::BAD_REQUEST, "validation_failed"),
+            "{bad}: {}",
+            r.body
+        );
+    }
 }

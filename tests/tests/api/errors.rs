@@ -69,7 +69,12 @@ async fn bad_requests_get_one_error_shape(s: TestServer) {
         "{\"name\":\"x\"}",
     )
     .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "validation_failed"),
+        "{}",
+        r.body
+    );
 
     let r = s
         .call(Method::GET, "/api/v1/nothing-here", None, None)

@@ -1,11 +1,11 @@
-use axum::extract::{Query, State};
+use axum::extract::State;
 use roost_api::ErrorBody;
 use roost_api::audit::AuditPage;
 use roost_api::users::Role;
 use serde::Deserialize;
 
 use crate::error::AppResult;
-use crate::extract::Authed;
+use crate::extract::{Authed, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

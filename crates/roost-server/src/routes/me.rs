@@ -1,11 +1,11 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use roost_api::ErrorBody;
 use roost_api::auth::{Device, MeResponse};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::extract::Authed;
+use crate::extract::{Authed, Path};
 use crate::state::AppState;
 
 /// The signed-in user, their company and roles.

@@ -1,4 +1,4 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use roost_api::ErrorBody;
 use roost_api::users::{CreateUserRequest, Role, UpdateUserRequest, User, UserList};
@@ -6,7 +6,7 @@ use roost_db::{DbError, UserPatch};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::extract::{Authed, Json};
+use crate::extract::{Authed, Json, Path};
 use crate::state::AppState;
 use crate::tokens::hash_password_async;
 
