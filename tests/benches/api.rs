@@ -117,6 +117,10 @@ async fn main() {
         assert_eq!(r.status(), StatusCode::OK);
     })
     .await;
-    bench("api_config_read_modify_write_p50", percentile(&mut writes, 0.5), "ms");
+    bench(
+        "api_config_read_modify_write_p50",
+        percentile(&mut writes, 0.5),
+        "ms",
+    );
     bench("process_rss_after_load", rss_mib(), "MiB");
 }
