@@ -333,3 +333,85 @@ macro_rules! on_both_backends_raw {
         }
     };
 }
+
+impl TestServer {
+    /// Uploads `bytes` as `file_name` to `POST /api/v1/imports/properties?{query}`.
+    pub async fn import(&self, token: &str, file_name: &str, bytes: Vec<u8>, query: &str) -> Resp {
+        self.import_with_mapping(token, file_name, bytes, query, None)
+            .await
+    }
+
+    pub async fn import_with_mapping(
+        &self,
+        token: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+        query: &str,
+        mapping: Option<&str>,
+    ) -> Resp {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string());
+        let mut form = reqwest::multipart::Form::new().part("file", part);
+        if let Some(m) = mapping {
+            form = form.text("mapping", m.to_string());
+        }
+        let path = format!("/api/v1/imports/properties?{query}");
+        Resp::from(
+            self.req(Method::POST, &path, Some(token))
+                .multipart(form)
+                .send()
+                .await
+                .expect("upload sent"),
+        )
+        .await
+    }
+
+    /// Every live listing of the caller's tenant, following pages.
+    pub async fn all_listings(&self, token: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let path = match &after {
+                Some(a) => format!(
+                    "/api/v1/listings?limit=500&after={}",
+                    url::form_urlencoded::byte_serialize(a.as_bytes()).collect::<String>()
+                ),
+                None => "/api/v1/listings?limit=500".to_string(),
+            };
+            let r = self.get(&path, token).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            out.extend(r.body["listings"].as_array().unwrap().iter().cloned());
+            match r.body["next_after"].as_str() {
+                Some(a) => after = Some(a.to_string()),
+                None => return out,
+            }
+        }
+    }
+}
+
+/// A listings CSV with `n` valid rows `L-0001…`, in the shape agents' exports have.
+pub fn listings_csv(n: usize) -> String {
+    let communities = [
+        "Dubai Marina",
+        "Arabian Ranches",
+        "JVC",
+        "Downtown Dubai",
+        "Palm Jumeirah",
+    ];
+    let types = ["Apartment", "Villa", "Townhouse"];
+    let mut s = String::from(
+        "Ref,Title,Property Type,Community,Beds,Baths,Size (sqft),Asking Price,Status,View\n",
+    );
+    for i in 1..=n {
+        s.push_str(&format!(
+            "L-{i:04},\"{beds} bed {ty} in {c}\",{ty},{c},{beds},{baths},{size},\"AED {price}\",For Sale,{view}\n",
+            beds = i % 5 + 1,
+            ty = types[i % 3],
+            c = communities[i % 5],
+            baths = i % 4 + 1,
+            size = 700 + (i * 37) % 4000,
+            price = 500_000 + (i * 12_345) % 9_000_000,
+            view = if i % 2 == 0 { "Sea" } else { "Garden" },
+        ));
+    }
+    s
+}

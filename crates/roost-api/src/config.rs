@@ -29,6 +29,9 @@ pub struct CompanyInfo {
     /// `#RRGGBB` or `#RGB`.
     pub primary_color: String,
     pub secondary_color: String,
+    /// ISO 4217 code used for prices that name no currency, e.g. `AED`.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +90,7 @@ impl TenantConfig {
                 logo_url: None,
                 primary_color: "#1F4E79".into(),
                 secondary_color: "#F2A900".into(),
+                currency: None,
             },
             features: Features {
                 chat: true,
@@ -113,6 +117,15 @@ impl TenantConfig {
             .ok_or_else(|| bad_color("company_info.primary_color", &ci.primary_color))?;
         parse_hex_color(&ci.secondary_color)
             .ok_or_else(|| bad_color("company_info.secondary_color", &ci.secondary_color))?;
+
+        if let Some(cur) = &ci.currency
+            && !(cur.len() == 3 && cur.chars().all(|c| c.is_ascii_uppercase()))
+        {
+            return Err(FieldError::new(
+                "company_info.currency",
+                format!("'{cur}' is not an ISO 4217 code such as AED or USD"),
+            ));
+        }
 
         if !tier.allows_advanced_features() {
             for (on, field) in [

@@ -34,6 +34,10 @@ pub enum ErrorCode {
     RateLimited,
     /// The tenant's tier does not include this, or a tier limit is reached.
     TierLimit,
+    /// An uploaded file cannot be read as a whole (empty, binary, missing columns …).
+    InvalidFile,
+    /// Strict import refused: some rows are invalid. The report is at `Location`.
+    ImportRejected,
     /// A refresh token was presented twice; the device has been signed out.
     TokenReused,
     /// The app is older than the server supports.

@@ -8,6 +8,8 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod imports;
+pub mod listings;
 pub mod tenants;
 pub mod users;
 

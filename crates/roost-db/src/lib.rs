@@ -9,6 +9,7 @@
 mod audit;
 mod auth;
 mod config;
+mod listings;
 mod migrate;
 mod pool;
 mod tenants;
@@ -16,6 +17,7 @@ mod users;
 
 pub use audit::AuditEntry;
 pub use auth::{AccessCheck, LoginCandidate, RefreshOutcome};
+pub use listings::{ImportWrite, ListingWrite, OverLimit};
 pub use pool::{Backend, Db};
 pub use tenants::{NewTenant, Tenant};
 pub use users::UserPatch;

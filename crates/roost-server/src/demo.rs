@@ -78,6 +78,13 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             },
         )
         .await?;
+    let mut config = state.db.config(tenant.id).await?;
+    config.config.company_info.currency = Some("AED".into());
+    config.config.knowledge_base.regions = vec!["Dubai".into()];
+    state
+        .db
+        .put_config(&ctx, config.version, &config.config)
+        .await?;
     for (email, name, roles, pw) in &USERS[1..] {
         let hash = hash_password_async((*pw).into()).await;
         match state.db.create_user(&ctx, email, name, &hash, roles).await {

@@ -6,6 +6,7 @@
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod imports;
 pub mod ratelimit;
 pub mod routes;
 pub mod settings;
@@ -85,16 +86,34 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::get, users::update))
         .routes(routes!(config::get, config::put))
         .routes(routes!(audit::list))
+        .routes(routes!(listings::list))
+        .routes(routes!(listings::get))
+        .routes(routes!(imports::report))
+        .routes(routes!(imports::problems))
         .split_for_parts()
 }
 
 /// The OpenAPI document of every route, as served at `/api/v1/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().1
+    let mut doc = api_routes().1;
+    doc.merge(UploadDoc::openapi());
+    doc
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(routes::imports::upload))]
+struct UploadDoc;
 
 pub fn app(state: AppState) -> Router {
     let (router, doc) = api_routes();
+    let mut doc = doc;
+    doc.merge(UploadDoc::openapi());
+    // `POST /imports/{kind}` shares its path slot with `GET /imports/{id}` (the router allows
+    // one parameter name per segment). Uploads get their own, larger body limit.
+    let upload = axum::routing::post(routes::imports::upload).layer(DefaultBodyLimit::max(
+        state.settings.max_import_bytes + 64 * 1024,
+    ));
+    let router = router.route("/api/v1/imports/{id}", upload);
     let doc = Arc::new(doc);
     let max_body = state.settings.max_body_bytes;
     router

@@ -32,6 +32,27 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Import a file into a tenant (same rules as `POST /api/v1/imports/{kind}`).
+    Import {
+        /// The company's slug.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "properties")]
+        kind: String,
+        /// TOML column mapping.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Check and preview only; store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Store the valid rows even when some are invalid.
+        #[arg(long)]
+        lenient: bool,
+        /// Also remove listings absent from the file.
+        #[arg(long)]
+        replace: bool,
+        file: PathBuf,
+    },
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -77,6 +98,20 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => serve(settings, demo).await,
         Command::Tenant { command } => tenant(settings, command).await,
+        Command::Import {
+            tenant,
+            kind,
+            mapping,
+            dry_run,
+            lenient,
+            replace,
+            file,
+        } => {
+            import(
+                settings, &tenant, &kind, mapping, dry_run, lenient, replace, file,
+            )
+            .await
+        }
         Command::Openapi => {
             println!(
                 "{}",
@@ -193,4 +228,109 @@ async fn tenant(settings: Settings, command: TenantCommand) -> anyhow::Result<()
     );
     state.db.close().await;
     Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn import(
+    settings: Settings,
+    slug: &str,
+    kind: &str,
+    mapping: Option<PathBuf>,
+    dry_run: bool,
+    lenient: bool,
+    replace: bool,
+    file: PathBuf,
+) -> anyhow::Result<()> {
+    use roost_api::imports::{ImportKind, ImportMode, Validation};
+    use roost_server::imports::{ImportError, ImportRequest};
+    let kind = ImportKind::parse(kind)
+        .with_context(|| format!("cannot import '{kind}': use properties"))?;
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let mapping = match mapping {
+        Some(p) => {
+            Some(std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?)
+        }
+        None => None,
+    };
+    let state = roost_server::build_state(settings).await?;
+    let tenant = state
+        .db
+        .tenant_by_slug(slug)
+        .await?
+        .with_context(|| format!("no company with the slug '{slug}'"))?;
+    let ctx = roost_db::Ctx {
+        tenant: tenant.id,
+        actor: roost_db::Actor::default(),
+    };
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let result = roost_server::imports::run(
+        &state,
+        &ctx,
+        ImportRequest {
+            kind,
+            file_name: &file_name,
+            bytes,
+            mapping: mapping.as_deref(),
+            dry_run,
+            validation: if lenient {
+                Validation::Lenient
+            } else {
+                Validation::Strict
+            },
+            mode: if replace {
+                ImportMode::Replace
+            } else {
+                ImportMode::Upsert
+            },
+        },
+    )
+    .await;
+    state.db.close().await;
+    let print_problems = |r: &roost_api::imports::ImportReport| {
+        for p in r.problems.iter().take(50) {
+            let col = p
+                .column
+                .as_deref()
+                .map(|c| format!(", column '{c}'"))
+                .unwrap_or_default();
+            eprintln!("  row {}{col}: {}", p.row, p.reason);
+        }
+        if r.problems_total > 50 {
+            eprintln!("  … and {} more", r.problems_total - 50);
+        }
+    };
+    match result {
+        Ok(r) => {
+            println!(
+                "{}: {} ({}), {} rows, {} valid, {} rejected",
+                r.file_name,
+                if r.dry_run {
+                    "checked, nothing stored"
+                } else {
+                    "imported"
+                },
+                r.format,
+                r.rows_total,
+                r.rows_valid,
+                r.rows_rejected
+            );
+            if let Some(s) = &r.stored {
+                println!(
+                    "  inserted {}, updated {}, unchanged {}, deleted {}",
+                    s.inserted, s.updated, s.unchanged, s.deleted
+                );
+            }
+            print_problems(&r);
+            Ok(())
+        }
+        Err(ImportError::File(msg)) => anyhow::bail!("{msg}"),
+        Err(ImportError::Rejected(r)) => {
+            print_problems(&r);
+            anyhow::bail!("{}", r.rejected_because.unwrap_or_default())
+        }
+        Err(ImportError::Internal(msg)) => anyhow::bail!("internal error: {msg}"),
+    }
 }

@@ -48,6 +48,8 @@ pub struct Settings {
     pub login_per_ip_per_minute: u32,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest import upload accepted, in bytes.
+    pub max_import_bytes: usize,
     /// Trust the first `X-Forwarded-For` address (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
 }
@@ -66,6 +68,7 @@ impl Default for Settings {
             login_per_account_per_minute: 10,
             login_per_ip_per_minute: 60,
             max_body_bytes: 1024 * 1024,
+            max_import_bytes: 50 * 1024 * 1024,
             trust_forwarded_for: false,
         }
     }

@@ -66,6 +66,8 @@ fn assert_no_trace_of(body: &Value, a: &Company, what: &str) {
         "Alpha Realty",
         "agent@alpha.test",
         "#A1A1A1",
+        "ALPHA-SECRET-1",
+        "Alpha penthouse",
     ];
     for s in &all {
         for secret in secrets {
@@ -93,6 +95,18 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+
+    // And listings, through an import whose report B must not reach.
+    let csv = "Ref,Title,Price,Community\nALPHA-SECRET-1,Alpha penthouse,AED 9M,Palm Jumeirah\n";
+    let imported = s
+        .import(&a.t.admin.access, "alpha.csv", csv.into(), "")
+        .await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.body);
+    let a_import = imported.body["id"].as_str().unwrap().to_string();
+    let a_listing = s.all_listings(&a.t.admin.access).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let mut covered: BTreeSet<(String, String)> = BTreeSet::new();
     let mut cover = |m: &str, p: &str| {
@@ -143,6 +157,26 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
             assert_eq!(r.status, want, "{role} PATCH A's user: {}", r.body);
         }
 
+        let listings = s.get("/api/v1/listings", &sess.access).await;
+        assert_eq!(listings.status, StatusCode::OK);
+        assert_no_trace_of(&listings.body, &a, "GET /listings");
+        let r = s
+            .get(&format!("/api/v1/listings/{a_listing}"), &sess.access)
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{role} GET A's listing");
+        for path in [
+            format!("/api/v1/imports/{a_import}"),
+            format!("/api/v1/imports/{a_import}/problems.csv"),
+        ] {
+            let r = s.get(&path, &sess.access).await;
+            let want = if role == "agent" {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            assert_eq!(r.status, want, "{role} {path}: {}", r.body);
+            assert_no_trace_of(&r.body, &a, "GET import report");
+        }
         let r = s
             .call(
                 Method::DELETE,
@@ -203,6 +237,10 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
         cover("get", p);
     }
     cover("get", "/api/v1/users/{id}");
+    cover("get", "/api/v1/listings");
+    cover("get", "/api/v1/listings/{id}");
+    cover("get", "/api/v1/imports/{id}");
+    cover("get", "/api/v1/imports/{id}/problems.csv");
     cover("patch", "/api/v1/users/{id}");
     cover("delete", "/api/v1/me/devices/{id}");
 
@@ -243,6 +281,26 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     cover("post", "/api/v1/users");
+
+    // B importing the same reference creates B's own listing; A's is untouched.
+    let r = s
+        .import(
+            &b.t.admin.access,
+            "beta.csv",
+            "Ref,Title,Price\nALPHA-SECRET-1,Beta flat,AED 1M\n".into(),
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        s.all_listings(&b.t.admin.access).await[0]["title"],
+        "Beta flat"
+    );
+    assert_eq!(
+        s.all_listings(&a.t.admin.access).await[0]["title"],
+        "Alpha penthouse"
+    );
+    cover("post", "/api/v1/imports/{kind}");
 
     // Role limits inside a tenant.
     let new_user = json!({ "email": "x@beta.test", "name": "X", "roles": ["agent"], "password": "x-password-1" });

@@ -4,5 +4,6 @@ mod audit;
 mod auth;
 mod config;
 mod errors;
+mod imports;
 mod isolation;
 mod tenants;

@@ -2,6 +2,8 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod health;
+pub mod imports;
+pub mod listings;
 pub mod me;
 pub mod tenants;
 pub mod users;

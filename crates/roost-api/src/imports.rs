@@ -1,0 +1,122 @@
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Millis;
+use crate::listings::Listing;
+
+/// What a file holds. More kinds (clients, employees, market intelligence, agent resources,
+/// documents) arrive with the rest of the import issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    Properties,
+}
+
+impl ImportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Properties => "properties",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ImportKind> {
+        match s {
+            "properties" => Some(ImportKind::Properties),
+            _ => None,
+        }
+    }
+}
+
+/// `strict` (the default) stores nothing when any row is invalid; `lenient` stores the valid
+/// rows and reports the rest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Validation {
+    #[default]
+    Strict,
+    Lenient,
+}
+
+/// `upsert` (the default) adds and updates by the file's id; `replace` also removes listings
+/// absent from the file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ImportMode {
+    #[default]
+    Upsert,
+    Replace,
+}
+
+/// How one source column was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ColumnMapping {
+    pub column: String,
+    /// The listing field, or `attribute` for a column kept as a listing attribute.
+    pub field: String,
+}
+
+/// One problem with one cell or row. Rows count as a spreadsheet user counts them: the header
+/// is row 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RowProblem {
+    pub row: u64,
+    pub column: Option<String>,
+    pub field: Option<String>,
+    pub value: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoreCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Removed by `replace` (kept as tombstones for sync).
+    pub deleted: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// Dry run: parsed and checked, nothing stored.
+    Previewed,
+    /// Stored.
+    Committed,
+    /// Refused as a whole (strict mode with problems, a tier limit); nothing stored.
+    Rejected,
+}
+
+/// The answer to an import, dry run or not; also kept and served at `GET /imports/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportReport {
+    pub id: Uuid,
+    pub kind: ImportKind,
+    pub file_name: String,
+    pub status: ImportStatus,
+    pub dry_run: bool,
+    pub validation: Validation,
+    pub mode: ImportMode,
+    /// e.g. `csv (delimiter ';', windows-1252)` or `xlsx (sheet "Listings")`.
+    pub format: String,
+    pub mapping: Vec<ColumnMapping>,
+    pub rows_total: u64,
+    pub rows_valid: u64,
+    pub rows_rejected: u64,
+    /// Every problem found (capped at 1,000; `problems_total` has the full count).
+    pub problems: Vec<RowProblem>,
+    pub problems_total: u64,
+    /// The first rows as they will be stored.
+    pub preview: Vec<Listing>,
+    pub stored: Option<StoreCounts>,
+    /// Why the whole file was refused, when `status` is `rejected`.
+    pub rejected_because: Option<String>,
+    pub created_at: Millis,
+}

@@ -1,0 +1,284 @@
+//! Imports: parse a file with `roost-import`, build the report, store the rows in one
+//! transaction. Shared by the HTTP route and the `roost-server import` command.
+
+use std::collections::BTreeMap;
+
+use roost_api::imports::{
+    ColumnMapping, ImportKind, ImportMode, ImportReport, ImportStatus, RowProblem, Validation,
+};
+use roost_api::listings::{Area, AreaUnit, Listing, Price};
+use roost_db::{Ctx, ImportWrite, ListingWrite};
+use roost_import::{ImportOptions, PropertyRecord, SizeUnit};
+use uuid::Uuid;
+
+use crate::state::AppState;
+use crate::tokens::sha256_hex;
+
+/// Rows shown in a report's preview.
+const PREVIEW_ROWS: usize = 20;
+/// Problems listed in a report; the count covers all of them.
+const MAX_PROBLEMS: usize = 1000;
+
+pub struct ImportRequest<'a> {
+    pub kind: ImportKind,
+    pub file_name: &'a str,
+    pub bytes: Vec<u8>,
+    /// A TOML column mapping.
+    pub mapping: Option<&'a str>,
+    pub dry_run: bool,
+    pub validation: Validation,
+    pub mode: ImportMode,
+}
+
+/// Why an import stored nothing.
+#[derive(Debug)]
+pub enum ImportError {
+    /// The file as a whole is unusable (empty, binary, missing columns, too large …).
+    File(String),
+    /// Strict mode found row problems, or the tier limit would be passed. The report was kept.
+    Rejected(Box<ImportReport>),
+    Internal(String),
+}
+
+impl From<roost_db::DbError> for ImportError {
+    fn from(e: roost_db::DbError) -> Self {
+        ImportError::Internal(e.to_string())
+    }
+}
+
+pub async fn run(
+    state: &AppState,
+    ctx: &Ctx,
+    req: ImportRequest<'_>,
+) -> Result<ImportReport, ImportError> {
+    let tenant = state.db.tenant(ctx.tenant).await?;
+    let config = state.db.config(ctx.tenant).await?;
+    let mut opts = ImportOptions {
+        max_bytes: state.settings.max_import_bytes,
+        default_currency: config
+            .config
+            .company_info
+            .currency
+            .as_deref()
+            .and_then(roost_import::Currency::parse),
+        ..ImportOptions::default()
+    };
+    if let Some(text) = req.mapping {
+        opts.mapping = Some(
+            roost_import::ColumnMapping::from_toml(text)
+                .map_err(|e| ImportError::File(format!("mapping file: {e}")))?,
+        );
+    }
+    let file_name = req.file_name.to_string();
+    let bytes = req.bytes;
+    // Parsing is CPU work: keep it off the async workers.
+    let parsed = tokio::task::spawn_blocking(move || {
+        roost_import::parse_properties(&bytes, &file_name, &opts)
+    })
+    .await
+    .map_err(|e| ImportError::Internal(format!("parser task: {e}")))?
+    .map_err(|e| ImportError::File(e.to_string()))?;
+
+    let listings: Vec<Listing> = parsed.records.iter().map(to_listing).collect();
+    let problems_total = parsed.errors.len() as u64;
+    let rows_rejected = parsed
+        .errors
+        .iter()
+        .map(|e| e.row)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len() as u64;
+    let mut report = ImportReport {
+        id: Uuid::now_v7(),
+        kind: req.kind,
+        file_name: req.file_name.to_string(),
+        status: ImportStatus::Previewed,
+        dry_run: req.dry_run,
+        validation: req.validation,
+        mode: req.mode,
+        format: describe_format(&parsed.format),
+        mapping: parsed
+            .columns
+            .iter()
+            .map(|c| ColumnMapping {
+                column: c.column.clone(),
+                field: serde_json::to_value(c.target)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| "attribute".into()),
+            })
+            .collect(),
+        rows_total: parsed.rows_read as u64,
+        rows_valid: listings.len() as u64,
+        rows_rejected,
+        problems: parsed
+            .errors
+            .iter()
+            .take(MAX_PROBLEMS)
+            .map(|e| RowProblem {
+                row: e.row as u64,
+                column: e.column.clone(),
+                field: e.field.clone(),
+                value: e.value.clone(),
+                reason: e.reason.clone(),
+            })
+            .collect(),
+        problems_total,
+        preview: listings.iter().take(PREVIEW_ROWS).cloned().collect(),
+        stored: None,
+        rejected_because: None,
+        created_at: roost_db::now_millis(),
+    };
+
+    if req.dry_run {
+        state.db.record_import(ctx, &report).await?;
+        return Ok(report);
+    }
+    if req.validation == Validation::Strict && problems_total > 0 {
+        let first = &report.problems[0];
+        report.status = ImportStatus::Rejected;
+        report.rejected_because = Some(format!(
+            "{rows_rejected} of {} rows have problems (first: row {}{}: {}); nothing was stored. \
+             Fix them, or import with validation=lenient to store the valid rows",
+            report.rows_total,
+            first.row,
+            first
+                .column
+                .as_deref()
+                .map(|c| format!(", column '{c}'"))
+                .unwrap_or_default(),
+            first.reason,
+        ));
+        state.db.record_import(ctx, &report).await?;
+        return Err(ImportError::Rejected(Box::new(report)));
+    }
+    let rows = listings
+        .into_iter()
+        .map(|listing| ListingWrite {
+            content_hash: content_hash(&listing),
+            listing,
+        })
+        .collect();
+    let applied = state
+        .db
+        .apply_import(
+            ctx,
+            ImportWrite {
+                rows,
+                replace: req.mode == ImportMode::Replace,
+                limit: tenant.tier.property_limit(),
+                report: &mut report,
+            },
+        )
+        .await?;
+    match applied {
+        Ok(_) => {
+            report.status = ImportStatus::Committed;
+            Ok(report)
+        }
+        Err(over) => {
+            report.status = ImportStatus::Rejected;
+            report.stored = None;
+            report.rejected_because = Some(format!(
+                "the {} tier allows {} properties; this import would make {}. Nothing was stored",
+                tenant.tier.as_str(),
+                over.limit,
+                over.would_have
+            ));
+            state.db.record_import(ctx, &report).await?;
+            Err(ImportError::Rejected(Box::new(report)))
+        }
+    }
+}
+
+fn describe_format(f: &roost_import::SourceFormat) -> String {
+    match f {
+        roost_import::SourceFormat::Csv {
+            delimiter,
+            encoding,
+        } => {
+            let d = match delimiter {
+                '\t' => "tab".to_string(),
+                c => format!("'{c}'"),
+            };
+            let enc = serde_json::to_value(encoding)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("{encoding:?}"));
+            format!("csv (delimiter {d}, {enc})")
+        }
+        roost_import::SourceFormat::Xlsx { sheet } => format!("xlsx (sheet \"{sheet}\")"),
+        roost_import::SourceFormat::Xls { sheet } => format!("xls (sheet \"{sheet}\")"),
+    }
+}
+
+fn to_listing(r: &PropertyRecord) -> Listing {
+    let status = r.status.and_then(|s| {
+        serde_json::to_value(s)
+            .ok()
+            .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+    });
+    Listing {
+        // Previews have no id yet; the store assigns one (or keeps the existing one).
+        id: Uuid::nil(),
+        external_id: r.id.clone(),
+        title: r.title.clone(),
+        description: r.description.clone(),
+        price: Some(Price {
+            amount_minor: r.price.minor_units,
+            currency: r.price.currency.code().to_string(),
+        }),
+        bedrooms: r.bedrooms,
+        bathrooms: match (r.bathrooms, r.half_bathrooms) {
+            (None, None) => None,
+            (full, half) => Some(f32::from(full.unwrap_or(0)) + 0.5 * f32::from(half.unwrap_or(0))),
+        },
+        size: r.size.as_ref().map(|s| {
+            Area::new(
+                s.value,
+                match s.unit {
+                    SizeUnit::Sqft => AreaUnit::Sqft,
+                    SizeUnit::Sqm => AreaUnit::Sqm,
+                },
+            )
+        }),
+        property_type: r.property_type.clone(),
+        community: r.community.clone(),
+        city: r.city.clone(),
+        status,
+        latitude: r.latitude,
+        longitude: r.longitude,
+        furnished: r.furnished,
+        photos: r.photos.clone(),
+        listed_at: r.listed_at.map(|d| d.to_string()),
+        attributes: r
+            .attributes
+            .iter()
+            .map(|a| (a.column.clone(), a.value.clone()))
+            .collect::<BTreeMap<_, _>>(),
+        updated_at: 0,
+    }
+}
+
+/// Hash of what a listing says (not its ids or times): unchanged rows are not rewritten.
+fn content_hash(l: &Listing) -> String {
+    let mut canonical = l.clone();
+    canonical.id = Uuid::nil();
+    canonical.updated_at = 0;
+    sha256_hex(&serde_json::to_string(&canonical).expect("serialises"))
+}
+
+/// The problems of a report as CSV (row, column, field, value, reason), for download.
+pub fn problems_csv(report: &ImportReport) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(["row", "column", "field", "value", "reason"]);
+    for p in &report.problems {
+        let _ = w.write_record([
+            p.row.to_string().as_str(),
+            p.column.as_deref().unwrap_or(""),
+            p.field.as_deref().unwrap_or(""),
+            p.value.as_deref().unwrap_or(""),
+            &p.reason,
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
