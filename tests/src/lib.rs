@@ -66,9 +66,26 @@ impl TestServer {
     }
 
     /// Starts a server; `tweak` adjusts its settings (rate limits, body size, registration).
+    /// Embeddings are off: most tests are not about them and the model costs CPU.
     pub async fn start_with(
         backend: Backend,
         tweak: impl FnOnce(&mut Settings),
+    ) -> Option<TestServer> {
+        Self::start_full(backend, tweak, None).await
+    }
+
+    /// Starts a server that embeds listings with `embedder` (see [`shared_embedder`]).
+    pub async fn start_embedding(
+        backend: Backend,
+        embedder: Option<std::sync::Arc<roost_embed::Embedder>>,
+    ) -> Option<TestServer> {
+        Self::start_full(backend, |_| {}, embedder).await
+    }
+
+    async fn start_full(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Settings),
+        embedder: Option<std::sync::Arc<roost_embed::Embedder>>,
     ) -> Option<TestServer> {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = match backend {
@@ -84,7 +101,7 @@ impl TestServer {
             ..Settings::default()
         };
         tweak(&mut settings);
-        let state = roost_server::build_state(settings)
+        let state = roost_server::build_state_with(settings, embedder)
             .await
             .expect("server state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -414,4 +431,26 @@ pub fn listings_csv(n: usize) -> String {
         ));
     }
     s
+}
+
+/// The real embedding model, loaded once per process from `ROOST_EMBED_MODEL_DIR` (and
+/// `ORT_DYLIB_PATH`), as `cargo xtask test` sets up. `None` when unset, which fails loudly
+/// under `ROOST_TEST_REQUIRE_MODEL=1`.
+pub fn shared_embedder() -> Option<std::sync::Arc<roost_embed::Embedder>> {
+    static MODEL: std::sync::OnceLock<Option<std::sync::Arc<roost_embed::Embedder>>> =
+        std::sync::OnceLock::new();
+    MODEL
+        .get_or_init(|| match roost_embed::EmbedConfig::from_env() {
+            Some(cfg) => Some(std::sync::Arc::new(
+                roost_embed::Embedder::load(&cfg).expect("load the embedding model"),
+            )),
+            None => {
+                if std::env::var("ROOST_TEST_REQUIRE_MODEL").as_deref() == Ok("1") {
+                    panic!("ROOST_TEST_REQUIRE_MODEL=1 but ROOST_EMBED_MODEL_DIR is not set");
+                }
+                eprintln!("ROOST_EMBED_MODEL_DIR not set: skipping embedding checks");
+                None
+            }
+        })
+        .clone()
 }

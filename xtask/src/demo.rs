@@ -4,12 +4,13 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::{Ctx, home, run_cmd, setup, step};
+use crate::{Ctx, home, models, run_cmd, setup, step};
 
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
 pub fn run(ctx: &Ctx) -> Result<()> {
     setup::ensure_tools(ctx)?;
+    models::ensure(ctx)?;
     step("build roost-server (release)", || {
         run_cmd(&mut ctx.cargo(["build", "--release", "-p", "roost-server"]))
     })?;
@@ -45,6 +46,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             .args(["serve", "--demo"])
             .current_dir(&ctx.root)
             .env("ROOST_DATA_DIR", &data_dir)
-            .env("ROOST_BIND", &bind),
+            .env("ROOST_BIND", &bind)
+            .envs(ctx.model_env()),
     )
 }

@@ -4,10 +4,12 @@
 
 mod bench;
 mod demo;
+mod models;
 mod postgres;
 mod setup;
 mod test;
 
+use std::cell::OnceCell;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -23,6 +25,9 @@ commands:
                 the wasm check and the whole test suite (ARGS go to cargo test)
   demo          build and run the server in demo mode
   bench         run the benchmarks and write docs/benchmarks.md
+  models        fetch the embedding model and ONNX Runtime (into
+                $ROOST_MODELS_DIR or ~/.cache/roost/models) and print
+                the environment `cargo test -p roost-embed` needs
   pg-check      start the private PostgreSQL, run `select 1`, stop it";
 
 fn main() -> ExitCode {
@@ -43,7 +48,11 @@ fn run(args: Vec<String>) -> Result<()> {
     match command.as_str() {
         "test" => test::run(&ctx, rest),
         "demo" => no_args(command, rest).and_then(|()| demo::run(&ctx)),
-        "bench" => no_args(command, rest).and_then(|()| bench::run(&ctx)),
+        "bench" => no_args(command, rest)
+            .and_then(|()| setup::ensure_tools(&ctx))
+            .and_then(|()| models::ensure(&ctx))
+            .and_then(|()| bench::run(&ctx)),
+        "models" => no_args(command, rest).and_then(|()| models::print_env(&ctx)),
         "pg-check" => no_args(command, rest).and_then(|()| postgres::check(&ctx)),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
@@ -66,6 +75,8 @@ pub struct Ctx {
     pub target_dir: PathBuf,
     cargo: String,
     locked: bool,
+    /// Set by `models::ensure`; passed to every cargo command from then on.
+    models: OnceCell<models::Models>,
 }
 
 impl Ctx {
@@ -81,6 +92,7 @@ impl Ctx {
             // Cargo tells us which cargo ran us; reuse it so the toolchain matches.
             cargo: std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
             root,
+            models: OnceCell::new(),
         })
     }
 
@@ -94,7 +106,16 @@ impl Ctx {
         cmd.args(args)
             .current_dir(&self.root)
             .env("CARGO_TARGET_DIR", &self.target_dir);
+        cmd.envs(self.model_env());
         cmd
+    }
+
+    /// `ROOST_EMBED_MODEL_DIR` and `ORT_DYLIB_PATH` once `models::ensure` ran.
+    pub fn model_env(&self) -> Vec<(&'static str, &Path)> {
+        self.models
+            .get()
+            .map(|m| m.env().to_vec())
+            .unwrap_or_default()
     }
 
     /// `--locked` when there is a lock file to be locked to.

@@ -9,7 +9,8 @@ use anyhow::{Result, bail};
 use crate::{Ctx, is_root, output, run_cmd, step, succeeds};
 
 /// Debian packages the build, the tests and the demo need. Append here.
-const APT_PACKAGES: &[&str] = &["build-essential", "pkg-config", "postgresql"];
+/// python3-pip fetches the embedding model and ONNX Runtime (xtask/src/models.rs).
+const APT_PACKAGES: &[&str] = &["build-essential", "pkg-config", "postgresql", "python3-pip"];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::postgres::{self, Postgres};
-use crate::{Ctx, run_cmd, setup, step};
+use crate::{Ctx, models, run_cmd, setup, step};
 
 /// `extra` goes to `cargo test` (e.g. `-- --nocapture` or a name filter).
 pub fn run(ctx: &Ctx, extra: &[String]) -> Result<()> {
@@ -21,6 +21,7 @@ pub fn run(ctx: &Ctx, extra: &[String]) -> Result<()> {
 
 fn run_steps(ctx: &Ctx, extra: &[String]) -> Result<()> {
     setup::ensure_tools(ctx)?;
+    models::ensure(ctx)?;
     // Kept alive until the end of this function; dropping it stops the server.
     let _pg = Postgres::start()?;
     let locked = ctx.locked();
@@ -41,7 +42,8 @@ fn run_steps(ctx: &Ctx, extra: &[String]) -> Result<()> {
         cmd.args(locked)
             .args(extra)
             .env("ROOST_TEST_POSTGRES_URL", postgres::URL)
-            .env("ROOST_TEST_REQUIRE_POSTGRES", "1");
+            .env("ROOST_TEST_REQUIRE_POSTGRES", "1")
+            .env("ROOST_TEST_REQUIRE_MODEL", "1");
         run_cmd(&mut cmd)
     })
 }

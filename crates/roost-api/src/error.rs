@@ -42,6 +42,8 @@ pub enum ErrorCode {
     TokenReused,
     /// The app is older than the server supports.
     ClientOutdated,
+    /// The sync cursor is older than the server keeps history for: sync again from 0.
+    ResyncRequired,
     /// Something failed on the server; details are in its log, not here.
     Internal,
     /// The database or another dependency is not ready.

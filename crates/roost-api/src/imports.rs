@@ -118,5 +118,20 @@ pub struct ImportReport {
     pub stored: Option<StoreCounts>,
     /// Why the whole file was refused, when `status` is `rejected`.
     pub rejected_because: Option<String>,
+    /// How far the stored listings are through embedding (filled in when the report is read).
+    #[serde(default)]
+    pub embedding: Option<EmbeddingProgress>,
     pub created_at: Millis,
+}
+
+/// Embedding runs after the import commits, off the request path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmbeddingProgress {
+    /// The model the vectors are made with, e.g. `all-MiniLM-L6-v2-int8`.
+    pub model: String,
+    /// Live listings this import wrote.
+    pub total: u64,
+    /// Of those, how many have their embedding.
+    pub embedded: u64,
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod imports;
 pub mod listings;
+pub mod sync;
 pub mod tenants;
 pub mod users;
 

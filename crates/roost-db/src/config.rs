@@ -30,9 +30,10 @@ impl Db {
         config: &TenantConfig,
     ) -> Result<i64> {
         let mut tx = self.write_tx().await?;
+        let seq = crate::listings::reserve_seq(&mut tx, ctx.tenant, 1).await?;
         let updated = sqlx::query(
             "UPDATE tenant_configs SET version = version + 1, body = $3, updated_at = $4,
-                updated_by = $5
+                updated_by = $5, seq = $6
              WHERE tenant_id = $1 AND version = $2
              RETURNING version",
         )
@@ -41,6 +42,7 @@ impl Db {
         .bind(serde_json::to_string(config).expect("config serialises"))
         .bind(now_millis())
         .bind(ctx.actor.user_id.map(|u| u.to_string()))
+        .bind(seq)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = updated else {

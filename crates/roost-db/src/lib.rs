@@ -9,16 +9,20 @@
 mod audit;
 mod auth;
 mod config;
+mod embeddings;
 mod listings;
 mod migrate;
 mod pool;
+mod sync;
 mod tenants;
 mod users;
 
 pub use audit::AuditEntry;
 pub use auth::{AccessCheck, LoginCandidate, RefreshOutcome};
+pub use embeddings::{EmbedProgress, EmbeddingJob, NewEmbedding};
 pub use listings::{ImportWrite, ListingWrite, OverLimit};
 pub use pool::{Backend, Db};
+pub use sync::{ChangeBatch, CursorTooOld, StoredChange};
 pub use tenants::{NewTenant, Tenant};
 pub use users::UserPatch;
 

@@ -43,11 +43,11 @@ struct Existing {
     live: bool,
 }
 
-const LISTING_COLS: &str = "id, external_id, title, description, price_minor, currency, bedrooms, \
+pub(crate) const LISTING_COLS: &str = "id, external_id, title, description, price_minor, currency, bedrooms, \
     bathrooms, size_value, size_unit, size_sqft, property_type, community, city, status, latitude, \
     longitude, furnished, photos, listed_at, attributes, updated_at";
 
-fn listing_from_row(row: &AnyRow) -> Result<Listing> {
+pub(crate) fn listing_from_row(row: &AnyRow) -> Result<Listing> {
     let corrupt =
         |what: &str, e: serde_json::Error| DbError::Corrupt(format!("listing {what}: {e}"));
     let price = match (
@@ -128,7 +128,11 @@ async fn existing(
 }
 
 /// Reserves `n` consecutive change numbers for the tenant; returns the first.
-async fn reserve_seq(tx: &mut Transaction<'static, Any>, tenant: TenantId, n: u64) -> Result<i64> {
+pub(crate) async fn reserve_seq(
+    tx: &mut Transaction<'static, Any>,
+    tenant: TenantId,
+    n: u64,
+) -> Result<i64> {
     let last: i64 = sqlx::query(
         "UPDATE tenants SET change_seq = change_seq + $2 WHERE id = $1 RETURNING change_seq",
     )
@@ -140,6 +144,7 @@ async fn reserve_seq(tx: &mut Transaction<'static, Any>, tenant: TenantId, n: u6
     Ok(last - n as i64 + 1)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn write_listing(
     tx: &mut Transaction<'static, Any>,
     tenant: TenantId,
@@ -148,21 +153,23 @@ async fn write_listing(
     seq: i64,
     now: i64,
     insert: bool,
+    import_id: &str,
 ) -> Result<()> {
     let l = &w.listing;
     let sql = if insert {
         "INSERT INTO listings (tenant_id, id, external_id, title, description, price_minor, currency,
             bedrooms, bathrooms, size_value, size_unit, size_sqft, property_type, community, city,
             status, latitude, longitude, furnished, photos, listed_at, attributes, content_hash,
-            seq, created_at, updated_at, deleted_at)
+            seq, created_at, updated_at, deleted_at, import_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-            $19, $20, $21, $22, $23, $24, $25, $25, NULL)"
+            $19, $20, $21, $22, $23, $24, $25, $25, NULL, $26)"
     } else {
         "UPDATE listings SET external_id = $3, title = $4, description = $5, price_minor = $6,
             currency = $7, bedrooms = $8, bathrooms = $9, size_value = $10, size_unit = $11,
             size_sqft = $12, property_type = $13, community = $14, city = $15, status = $16,
             latitude = $17, longitude = $18, furnished = $19, photos = $20, listed_at = $21,
-            attributes = $22, content_hash = $23, seq = $24, updated_at = $25, deleted_at = NULL
+            attributes = $22, content_hash = $23, seq = $24, updated_at = $25, deleted_at = NULL,
+            import_id = $26
          WHERE tenant_id = $1 AND id = $2"
     };
     sqlx::query(sql)
@@ -194,6 +201,7 @@ async fn write_listing(
         .bind(&w.content_hash)
         .bind(seq)
         .bind(now)
+        .bind(import_id)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -317,7 +325,8 @@ impl Db {
         if n > 0 {
             let mut seq = reserve_seq(&mut tx, ctx.tenant, n as u64).await?;
             for (id, w, insert) in &changes {
-                write_listing(&mut tx, ctx.tenant, id, w, seq, now, *insert).await?;
+                let import_id = write.report.id.to_string();
+                write_listing(&mut tx, ctx.tenant, id, w, seq, now, *insert, &import_id).await?;
                 seq += 1;
             }
             for e in removed {

@@ -22,6 +22,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "listings",
         sql: include_str!("../migrations/0002_listings.sql"),
     },
+    Migration {
+        version: 3,
+        name: "embeddings",
+        sql: include_str!("../migrations/0003_embeddings.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "sync",
+        sql: include_str!("../migrations/0004_sync.sql"),
+    },
 ];
 
 pub(crate) async fn run(db: &Db) -> Result<()> {

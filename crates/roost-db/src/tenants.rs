@@ -98,13 +98,15 @@ impl Db {
         .await?;
 
         let config = TenantConfig::initial(new.company_name, new.tier);
+        let seq = crate::listings::reserve_seq(&mut tx, tenant_id, 1).await?;
         sqlx::query(
-            "INSERT INTO tenant_configs (tenant_id, version, body, updated_at, updated_by)
-             VALUES ($1, 1, $2, $3, NULL)",
+            "INSERT INTO tenant_configs (tenant_id, version, body, updated_at, updated_by, seq)
+             VALUES ($1, 1, $2, $3, NULL, $4)",
         )
         .bind(tenant_id.s())
         .bind(serde_json::to_string(&config).expect("config serialises"))
         .bind(now)
+        .bind(seq)
         .execute(&mut *tx)
         .await?;
 

@@ -126,6 +126,7 @@ pub async fn run(
         preview: listings.iter().take(PREVIEW_ROWS).cloned().collect(),
         stored: None,
         rejected_because: None,
+        embedding: None,
         created_at: roost_db::now_millis(),
     };
 
@@ -158,6 +159,8 @@ pub async fn run(
             listing,
         })
         .collect();
+    // Stored with the rows, so the kept report already says committed.
+    report.status = ImportStatus::Committed;
     let applied = state
         .db
         .apply_import(
@@ -172,7 +175,7 @@ pub async fn run(
         .await?;
     match applied {
         Ok(_) => {
-            report.status = ImportStatus::Committed;
+            state.embed_signal.wake();
             Ok(report)
         }
         Err(over) => {

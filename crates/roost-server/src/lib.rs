@@ -4,6 +4,7 @@
 //! runs it on a socket. Handlers live in `routes/*`, one module per resource.
 
 pub mod demo;
+pub mod embedding;
 pub mod error;
 pub mod extract;
 pub mod imports;
@@ -24,6 +25,7 @@ use axum::routing::get;
 use roost_api::ErrorCode;
 use roost_db::Db;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -90,6 +92,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(listings::get))
         .routes(routes!(imports::report))
         .routes(routes!(imports::problems))
+        .routes(routes!(sync::changes))
         .split_for_parts()
 }
 
@@ -139,12 +142,46 @@ pub fn app(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Connects the database (creating and migrating it if needed) and prepares the shared state.
+/// Connects the database (creating and migrating it if needed), loads the embedding model
+/// when one is configured, and prepares the shared state.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let embedder = match &settings.embed_model_dir {
+        Some(dir) => {
+            let cfg = roost_embed::EmbedConfig {
+                ort_dylib_path: settings
+                    .ort_dylib_path
+                    .clone()
+                    .or_else(|| std::env::var_os("ORT_DYLIB_PATH").map(Into::into)),
+                threads: settings.embed_threads,
+                ..roost_embed::EmbedConfig::new(dir.clone())
+            };
+            let e =
+                tokio::task::spawn_blocking(move || roost_embed::Embedder::load(&cfg)).await??;
+            tracing::info!(
+                model = e.model_id(),
+                dim = e.dim(),
+                "embedding model loaded"
+            );
+            Some(Arc::new(e))
+        }
+        None => {
+            tracing::warn!("no embed_model_dir configured: listings are stored without embeddings");
+            None
+        }
+    };
+    build_state_with(settings, embedder).await
+}
+
+/// Like [`build_state`], with an already loaded (shared) embedding model, or none.
+pub async fn build_state_with(
+    settings: Settings,
+    embedder: Option<Arc<roost_embed::Embedder>>,
+) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&settings.data_dir)?;
     let secret = match &settings.jwt_secret {
         Some(s) if s.0.len() >= 32 => s.0.as_bytes().to_vec(),
@@ -161,6 +198,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         keys: TokenKeys::new(&secret),
         settings,
         limiter,
+        embedder,
+        embed_signal: embedding::EmbedSignal::default(),
     })))
 }
 
@@ -197,10 +236,21 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let db = state.db.clone();
+    let worker = state.embedder.clone().map(|e| {
+        tokio::spawn(embedding::run_worker(
+            db.clone(),
+            e,
+            state.embed_signal.clone(),
+        ))
+    });
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let res = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
+    if let Some(w) = worker {
+        // A round in flight rolls back; the backlog query finds its listings again next start.
+        w.abort();
+    }
     db.close().await;
     res
 }

@@ -52,6 +52,13 @@ pub struct Settings {
     pub max_import_bytes: usize,
     /// Trust the first `X-Forwarded-For` address (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Directory of the embedding model (ONNX + tokenizer files). Unset: embeddings are off
+    /// and listings wait for them.
+    pub embed_model_dir: Option<PathBuf>,
+    /// The ONNX Runtime shared library; unset: `ORT_DYLIB_PATH`, then the system's.
+    pub ort_dylib_path: Option<PathBuf>,
+    /// Threads for embedding; 0 uses every core.
+    pub embed_threads: usize,
 }
 
 impl Default for Settings {
@@ -70,6 +77,9 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             max_import_bytes: 50 * 1024 * 1024,
             trust_forwarded_for: false,
+            embed_model_dir: None,
+            ort_dylib_path: None,
+            embed_threads: 0,
         }
     }
 }

@@ -1,6 +1,9 @@
 use std::sync::Arc;
 
 use roost_db::Db;
+use roost_embed::Embedder;
+
+use crate::embedding::EmbedSignal;
 
 use crate::ratelimit::LoginLimiter;
 use crate::settings::Settings;
@@ -15,6 +18,9 @@ pub struct Inner {
     pub keys: TokenKeys,
     pub settings: Settings,
     pub limiter: LoginLimiter,
+    /// The embedding model, when configured.
+    pub embedder: Option<Arc<Embedder>>,
+    pub embed_signal: EmbedSignal,
 }
 
 impl std::ops::Deref for AppState {

@@ -157,6 +157,12 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
             assert_eq!(r.status, want, "{role} PATCH A's user: {}", r.body);
         }
 
+        let feed = s
+            .get("/api/v1/sync/changes?since=0&limit=2000", &sess.access)
+            .await;
+        assert_eq!(feed.status, StatusCode::OK);
+        assert_no_trace_of(&feed.body, &a, "GET /sync/changes");
+
         let listings = s.get("/api/v1/listings", &sess.access).await;
         assert_eq!(listings.status, StatusCode::OK);
         assert_no_trace_of(&listings.body, &a, "GET /listings");
@@ -238,6 +244,7 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
     }
     cover("get", "/api/v1/users/{id}");
     cover("get", "/api/v1/listings");
+    cover("get", "/api/v1/sync/changes");
     cover("get", "/api/v1/listings/{id}");
     cover("get", "/api/v1/imports/{id}");
     cover("get", "/api/v1/imports/{id}/problems.csv");

@@ -3,7 +3,9 @@
 mod audit;
 mod auth;
 mod config;
+mod embeddings;
 mod errors;
 mod imports;
 mod isolation;
+mod sync;
 mod tenants;

@@ -1,7 +1,9 @@
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use roost_api::imports::{ImportKind, ImportMode, ImportReport, Validation};
+use roost_api::imports::{
+    EmbeddingProgress, ImportKind, ImportMode, ImportReport, ImportStatus, Validation,
+};
 use roost_api::users::Role;
 use roost_api::{ErrorBody, ErrorCode};
 use serde::Deserialize;
@@ -161,13 +163,23 @@ pub async fn report(
     Path(id): Path<Uuid>,
 ) -> AppResult<axum::Json<ImportReport>> {
     auth.require(&[Role::Admin, Role::Manager])?;
-    Ok(axum::Json(
-        state
+    let mut report = state
+        .db
+        .import_report(auth.tenant, id)
+        .await
+        .map_err(not_found)?;
+    if let (Some(e), ImportStatus::Committed) = (&state.embedder, report.status) {
+        let p = state
             .db
-            .import_report(auth.tenant, id)
-            .await
-            .map_err(not_found)?,
-    ))
+            .embed_progress(auth.tenant, id, e.model_id())
+            .await?;
+        report.embedding = Some(EmbeddingProgress {
+            model: e.model_id().to_string(),
+            total: p.written,
+            embedded: p.embedded,
+        });
+    }
+    Ok(axum::Json(report))
 }
 
 /// The problems of an import as a CSV file to fix the source with (admins, managers).

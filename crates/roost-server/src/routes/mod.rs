@@ -5,5 +5,6 @@ pub mod health;
 pub mod imports;
 pub mod listings;
 pub mod me;
+pub mod sync;
 pub mod tenants;
 pub mod users;

@@ -1,0 +1,58 @@
+//! The change feed devices sync from: `GET /api/v1/sync/changes?since=CURSOR&limit=N`.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::config::VersionedConfig;
+use crate::listings::Listing;
+
+/// The vector space of the embeddings in a feed. A device never mixes two.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmbeddingModel {
+    pub id: String,
+    pub dim: u32,
+    /// How vectors are encoded: `f32le` (little-endian f32, base64 in JSON).
+    pub encoding: String,
+}
+
+/// One change, in the order the server made them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// A listing was added or changed. `embedding` is base64 of the vector in the feed's
+    /// model and encoding; absent while the server has not embedded this version yet.
+    Listing {
+        seq: i64,
+        listing: Listing,
+        embedding: Option<String>,
+    },
+    /// A listing was removed.
+    ListingDeleted { seq: i64, id: Uuid },
+    /// The tenant configuration (branding, features) changed.
+    Config { seq: i64, config: VersionedConfig },
+}
+
+impl Change {
+    pub fn seq(&self) -> i64 {
+        match self {
+            Change::Listing { seq, .. }
+            | Change::ListingDeleted { seq, .. }
+            | Change::Config { seq, .. } => *seq,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangePage {
+    /// Ascending by `seq`, all greater than the `since` asked for.
+    pub changes: Vec<Change>,
+    /// Pass as `since` next time; stays equal to `since` when there was nothing new.
+    pub next_cursor: i64,
+    /// More changes wait after this page.
+    pub has_more: bool,
+    /// The model of every embedding in this page; absent when the server embeds nothing.
+    pub embedding_model: Option<EmbeddingModel>,
+}

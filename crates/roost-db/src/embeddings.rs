@@ -1,0 +1,195 @@
+//! Listing embeddings: the backlog the server's embedding worker drains, and storage.
+
+use roost_api::listings::Listing;
+use sqlx::Row;
+
+use crate::listings::{LISTING_COLS, listing_from_row, reserve_seq};
+use crate::{Db, Result, TenantId, now_millis, parse_uuid};
+
+/// A listing whose embedding is missing, stale, or of another model.
+pub struct EmbeddingJob {
+    pub listing: Listing,
+    pub content_hash: String,
+}
+
+/// A vector made from `content_hash`'s content, as little-endian f32 bytes.
+pub struct NewEmbedding {
+    pub listing_id: uuid::Uuid,
+    pub content_hash: String,
+    pub vector: Vec<u8>,
+}
+
+/// Progress of an import's listings through embedding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmbedProgress {
+    pub written: u64,
+    pub embedded: u64,
+}
+
+/// SQL condition: listing `l` has no embedding of the model bound as parameter `model_param`
+/// for its current content.
+fn stale(model_param: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM listing_embeddings e
+            WHERE e.tenant_id = l.tenant_id AND e.listing_id = l.id
+              AND e.model = {model_param} AND e.content_hash = l.content_hash)"
+    )
+}
+
+impl Db {
+    /// Tenants that have listings waiting for an embedding of `model`.
+    pub async fn tenants_with_embedding_backlog(&self, model: &str) -> Result<Vec<TenantId>> {
+        let sql = format!(
+            "SELECT DISTINCT l.tenant_id FROM listings l WHERE l.deleted_at IS NULL AND {}",
+            stale("$1")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(model)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TenantId::from_verified(parse_uuid(
+                    &r.try_get::<String, _>("tenant_id")?,
+                )?))
+            })
+            .collect()
+    }
+
+    /// Up to `limit` listings of `tenant` waiting for an embedding of `model`.
+    pub async fn embedding_backlog(
+        &self,
+        tenant: TenantId,
+        model: &str,
+        limit: u32,
+    ) -> Result<Vec<EmbeddingJob>> {
+        let cols = LISTING_COLS
+            .split(", ")
+            .map(|c| format!("l.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, l.content_hash FROM listings l
+             WHERE l.tenant_id = $1 AND l.deleted_at IS NULL AND {}
+             ORDER BY l.seq LIMIT $3",
+            stale("$2")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.s())
+            .bind(model)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EmbeddingJob {
+                    listing: listing_from_row(r)?,
+                    content_hash: r.try_get("content_hash")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores vectors of `model`, skipping any whose listing changed meanwhile (its hash no
+    /// longer matches: the next round embeds the new text). Each stored vector is a change
+    /// of its listing for sync. Returns how many were stored.
+    pub async fn store_embeddings(
+        &self,
+        tenant: TenantId,
+        model: &str,
+        dim: usize,
+        items: &[NewEmbedding],
+    ) -> Result<u64> {
+        let now = now_millis();
+        let mut tx = self.write_tx().await?;
+        let mut seq = reserve_seq(&mut tx, tenant, items.len() as u64).await?;
+        let mut stored = 0;
+        for item in items {
+            let bumped = sqlx::query(
+                "UPDATE listings SET seq = $4
+                 WHERE tenant_id = $1 AND id = $2 AND content_hash = $3 AND deleted_at IS NULL",
+            )
+            .bind(tenant.s())
+            .bind(item.listing_id.to_string())
+            .bind(&item.content_hash)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            seq += 1;
+            if bumped == 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO listing_embeddings
+                    (tenant_id, listing_id, model, dim, vector, content_hash, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (tenant_id, listing_id) DO UPDATE SET model = $3, dim = $4,
+                    vector = $5, content_hash = $6, created_at = $7",
+            )
+            .bind(tenant.s())
+            .bind(item.listing_id.to_string())
+            .bind(model)
+            .bind(dim as i64)
+            .bind(item.vector.clone())
+            .bind(&item.content_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            stored += 1;
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// How many listings an import wrote that are still live, and how many of those have an
+    /// embedding of `model` for their current content.
+    pub async fn embed_progress(
+        &self,
+        tenant: TenantId,
+        import_id: uuid::Uuid,
+        model: &str,
+    ) -> Result<EmbedProgress> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS written,
+                    COUNT(e.listing_id) AS embedded
+             FROM listings l
+             LEFT JOIN listing_embeddings e ON e.tenant_id = l.tenant_id AND e.listing_id = l.id
+                AND e.model = $3 AND e.content_hash = l.content_hash
+             WHERE l.tenant_id = $1 AND l.import_id = $2 AND l.deleted_at IS NULL",
+        )
+        .bind(tenant.s())
+        .bind(import_id.to_string())
+        .bind(model)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(EmbedProgress {
+            written: row.try_get::<i64, _>("written")? as u64,
+            embedded: row.try_get::<i64, _>("embedded")? as u64,
+        })
+    }
+
+    /// The stored vector of a listing, if it has one of `model` for its current content.
+    pub async fn listing_embedding(
+        &self,
+        tenant: TenantId,
+        listing: uuid::Uuid,
+        model: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query(
+            "SELECT e.vector FROM listing_embeddings e
+             JOIN listings l ON l.tenant_id = e.tenant_id AND l.id = e.listing_id
+             WHERE e.tenant_id = $1 AND e.listing_id = $2 AND e.model = $3
+               AND e.content_hash = l.content_hash",
+        )
+        .bind(tenant.s())
+        .bind(listing.to_string())
+        .bind(model)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get("vector")?),
+            None => None,
+        })
+    }
+}
