@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod imports;
+pub mod knowledge;
 pub mod listings;
 pub mod sync;
 pub mod tenants;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::VersionedConfig;
+use crate::knowledge::{Client, KnowledgeItem};
 use crate::listings::Listing;
 
 /// The vector space of the embeddings in a feed. A device never mixes two.
@@ -32,6 +33,19 @@ pub enum Change {
     ListingDeleted { seq: i64, id: Uuid },
     /// The tenant configuration (branding, features) changed.
     Config { seq: i64, config: VersionedConfig },
+    /// A knowledge item the caller may see was added or changed (with its vector, as for
+    /// listings).
+    Knowledge {
+        seq: i64,
+        item: KnowledgeItem,
+        embedding: Option<String>,
+    },
+    /// A knowledge item was removed, or the caller may no longer see it.
+    KnowledgeDeleted { seq: i64, id: Uuid },
+    /// A client the caller may see was added or changed.
+    Client { seq: i64, client: Client },
+    /// A client was removed, or is no longer the caller's.
+    ClientDeleted { seq: i64, id: Uuid },
 }
 
 impl Change {
@@ -39,7 +53,11 @@ impl Change {
         match self {
             Change::Listing { seq, .. }
             | Change::ListingDeleted { seq, .. }
-            | Change::Config { seq, .. } => *seq,
+            | Change::Config { seq, .. }
+            | Change::Knowledge { seq, .. }
+            | Change::KnowledgeDeleted { seq, .. }
+            | Change::Client { seq, .. }
+            | Change::ClientDeleted { seq, .. } => *seq,
         }
     }
 }
@@ -55,4 +73,8 @@ pub struct ChangePage {
     pub has_more: bool,
     /// The model of every embedding in this page; absent when the server embeds nothing.
     pub embedding_model: Option<EmbeddingModel>,
+    /// What the caller may see (their roles, as acted in). When it differs from the scope the
+    /// device synced under, the device drops its cache and syncs again from 0, so data a role
+    /// no longer allows leaves the device.
+    pub scope: String,
 }

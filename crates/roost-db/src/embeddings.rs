@@ -14,7 +14,8 @@ pub struct EmbeddingJob {
 
 /// A vector made from `content_hash`'s content, as little-endian f32 bytes.
 pub struct NewEmbedding {
-    pub listing_id: uuid::Uuid,
+    /// The listing's or knowledge item's id.
+    pub id: uuid::Uuid,
     pub content_hash: String,
     pub vector: Vec<u8>,
 }
@@ -29,9 +30,32 @@ pub struct EmbedProgress {
 /// SQL condition: listing `l` has no embedding of the model bound as parameter `model_param`
 /// for its current content.
 fn stale(model_param: &str) -> String {
+    stale_in(Embedded::Listings, model_param)
+}
+
+/// What carries embeddings: the table, its embeddings table and the key column there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embedded {
+    Listings,
+    Knowledge,
+}
+
+impl Embedded {
+    fn tables(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Embedded::Listings => ("listings", "listing_embeddings", "listing_id"),
+            Embedded::Knowledge => ("knowledge", "knowledge_embeddings", "knowledge_id"),
+        }
+    }
+}
+
+/// SQL condition: row `l` of `what` has no embedding of the model in `model_param` for its
+/// current content.
+fn stale_in(what: Embedded, model_param: &str) -> String {
+    let (_, emb, key) = what.tables();
     format!(
-        "NOT EXISTS (SELECT 1 FROM listing_embeddings e
-            WHERE e.tenant_id = l.tenant_id AND e.listing_id = l.id
+        "NOT EXISTS (SELECT 1 FROM {emb} e
+            WHERE e.tenant_id = l.tenant_id AND e.{key} = l.id
               AND e.model = {model_param} AND e.content_hash = l.content_hash)"
     )
 }
@@ -40,8 +64,11 @@ impl Db {
     /// Tenants that have listings waiting for an embedding of `model`.
     pub async fn tenants_with_embedding_backlog(&self, model: &str) -> Result<Vec<TenantId>> {
         let sql = format!(
-            "SELECT DISTINCT l.tenant_id FROM listings l WHERE l.deleted_at IS NULL AND {}",
-            stale("$1")
+            "SELECT DISTINCT l.tenant_id FROM listings l WHERE l.deleted_at IS NULL AND {}
+             UNION
+             SELECT DISTINCT l.tenant_id FROM knowledge l WHERE l.deleted_at IS NULL AND {}",
+            stale("$1"),
+            stale_in(Embedded::Knowledge, "$1")
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(model)
@@ -96,50 +123,87 @@ impl Db {
     pub async fn store_embeddings(
         &self,
         tenant: TenantId,
+        what: Embedded,
         model: &str,
         dim: usize,
         items: &[NewEmbedding],
     ) -> Result<u64> {
+        let (table, emb, key) = what.tables();
+        let bump = format!(
+            "UPDATE {table} SET seq = $4
+             WHERE tenant_id = $1 AND id = $2 AND content_hash = $3 AND deleted_at IS NULL"
+        );
+        let upsert = format!(
+            "INSERT INTO {emb} (tenant_id, {key}, model, dim, vector, content_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (tenant_id, {key}) DO UPDATE SET model = $3, dim = $4,
+                vector = $5, content_hash = $6, created_at = $7"
+        );
         let now = now_millis();
         let mut tx = self.write_tx().await?;
         let mut seq = reserve_seq(&mut tx, tenant, items.len() as u64).await?;
         let mut stored = 0;
         for item in items {
-            let bumped = sqlx::query(
-                "UPDATE listings SET seq = $4
-                 WHERE tenant_id = $1 AND id = $2 AND content_hash = $3 AND deleted_at IS NULL",
-            )
-            .bind(tenant.s())
-            .bind(item.listing_id.to_string())
-            .bind(&item.content_hash)
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let bumped = sqlx::query(sqlx::AssertSqlSafe(bump.clone()))
+                .bind(tenant.s())
+                .bind(item.id.to_string())
+                .bind(&item.content_hash)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             seq += 1;
             if bumped == 0 {
                 continue;
             }
-            sqlx::query(
-                "INSERT INTO listing_embeddings
-                    (tenant_id, listing_id, model, dim, vector, content_hash, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (tenant_id, listing_id) DO UPDATE SET model = $3, dim = $4,
-                    vector = $5, content_hash = $6, created_at = $7",
-            )
-            .bind(tenant.s())
-            .bind(item.listing_id.to_string())
-            .bind(model)
-            .bind(dim as i64)
-            .bind(item.vector.clone())
-            .bind(&item.content_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(sqlx::AssertSqlSafe(upsert.clone()))
+                .bind(tenant.s())
+                .bind(item.id.to_string())
+                .bind(model)
+                .bind(dim as i64)
+                .bind(item.vector.clone())
+                .bind(&item.content_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             stored += 1;
         }
         tx.commit().await?;
         Ok(stored)
+    }
+
+    /// Up to `limit` knowledge items of `tenant` waiting for an embedding of `model`.
+    pub async fn knowledge_backlog(
+        &self,
+        tenant: TenantId,
+        model: &str,
+        limit: u32,
+    ) -> Result<Vec<(roost_api::knowledge::KnowledgeItem, String)>> {
+        let cols = crate::knowledge::KNOWLEDGE_COLS
+            .split(", ")
+            .map(|c| format!("l.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, l.content_hash FROM knowledge l
+             WHERE l.tenant_id = $1 AND l.deleted_at IS NULL AND {}
+             ORDER BY l.seq LIMIT $3",
+            stale_in(Embedded::Knowledge, "$2")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.s())
+            .bind(model)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    crate::knowledge::knowledge_from_row(r)?,
+                    r.try_get("content_hash")?,
+                ))
+            })
+            .collect()
     }
 
     /// How many listings an import wrote that are still live, and how many of those have an
@@ -151,12 +215,20 @@ impl Db {
         model: &str,
     ) -> Result<EmbedProgress> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS written,
-                    COUNT(e.listing_id) AS embedded
-             FROM listings l
-             LEFT JOIN listing_embeddings e ON e.tenant_id = l.tenant_id AND e.listing_id = l.id
-                AND e.model = $3 AND e.content_hash = l.content_hash
-             WHERE l.tenant_id = $1 AND l.import_id = $2 AND l.deleted_at IS NULL",
+            "SELECT CAST(SUM(written) AS BIGINT) AS written,
+                    CAST(SUM(embedded) AS BIGINT) AS embedded FROM (
+                SELECT COUNT(*) AS written, COUNT(e.listing_id) AS embedded
+                FROM listings l
+                LEFT JOIN listing_embeddings e ON e.tenant_id = l.tenant_id
+                    AND e.listing_id = l.id AND e.model = $3 AND e.content_hash = l.content_hash
+                WHERE l.tenant_id = $1 AND l.import_id = $2 AND l.deleted_at IS NULL
+                UNION ALL
+                SELECT COUNT(*) AS written, COUNT(e.knowledge_id) AS embedded
+                FROM knowledge l
+                LEFT JOIN knowledge_embeddings e ON e.tenant_id = l.tenant_id
+                    AND e.knowledge_id = l.id AND e.model = $3 AND e.content_hash = l.content_hash
+                WHERE l.tenant_id = $1 AND l.import_id = $2 AND l.deleted_at IS NULL
+             ) AS t",
         )
         .bind(tenant.s())
         .bind(import_id.to_string())

@@ -1,7 +1,5 @@
 //! Listings: stored by imports, read by the API and (later) the sync feed.
 
-use std::collections::HashMap;
-
 use roost_api::imports::{ImportReport, ImportStatus, StoreCounts};
 use roost_api::listings::{Area, AreaUnit, Listing, ListingPage, Price};
 use serde_json::json;
@@ -10,6 +8,7 @@ use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use crate::audit::{AuditEntry, append};
+use crate::upsert::{existing, plan, tombstone};
 use crate::{Ctx, Db, DbError, Result, TenantId, now_millis, parse_uuid};
 
 /// A listing to store, keyed by its `external_id`, with the hash of its content so an
@@ -35,12 +34,6 @@ pub struct ImportWrite<'a> {
 pub struct OverLimit {
     pub limit: u64,
     pub would_have: u64,
-}
-
-struct Existing {
-    id: String,
-    hash: String,
-    live: bool,
 }
 
 pub(crate) const LISTING_COLS: &str = "id, external_id, title, description, price_minor, currency, bedrooms, \
@@ -101,30 +94,6 @@ pub(crate) fn listing_from_row(row: &AnyRow) -> Result<Listing> {
         attributes: serde_json::from_str(&attributes).map_err(|e| corrupt("attributes", e))?,
         updated_at: row.try_get("updated_at")?,
     })
-}
-
-async fn existing(
-    tx: &mut Transaction<'static, Any>,
-    tenant: TenantId,
-) -> Result<HashMap<String, Existing>> {
-    let rows = sqlx::query(
-        "SELECT id, external_id, content_hash, deleted_at FROM listings WHERE tenant_id = $1",
-    )
-    .bind(tenant.s())
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut map = HashMap::with_capacity(rows.len());
-    for row in rows {
-        map.insert(
-            row.try_get::<String, _>("external_id")?,
-            Existing {
-                id: row.try_get("id")?,
-                hash: row.try_get("content_hash")?,
-                live: row.try_get::<Option<i64>, _>("deleted_at")?.is_none(),
-            },
-        );
-    }
-    Ok(map)
 }
 
 /// Reserves `n` consecutive change numbers for the tenant; returns the first.
@@ -207,7 +176,7 @@ async fn write_listing(
     Ok(())
 }
 
-async fn insert_report(
+pub(crate) async fn insert_report(
     tx: &mut Transaction<'static, Any>,
     ctx: &Ctx,
     report: &ImportReport,
@@ -272,77 +241,33 @@ impl Db {
     ) -> Result<std::result::Result<StoreCounts, OverLimit>> {
         let now = now_millis();
         let mut tx = self.write_tx().await?;
-        let existing = existing(&mut tx, ctx.tenant).await?;
-        let in_file: std::collections::HashSet<&str> = write
-            .rows
-            .iter()
-            .map(|r| r.listing.external_id.as_str())
-            .collect();
-
-        let mut counts = StoreCounts::default();
-        let mut changes: Vec<(String, &ListingWrite, bool)> = Vec::new();
-        for w in &write.rows {
-            match existing.get(&w.listing.external_id) {
-                None => {
-                    counts.inserted += 1;
-                    changes.push((Uuid::now_v7().to_string(), w, true));
-                }
-                Some(e) if e.live && e.hash == w.content_hash => counts.unchanged += 1,
-                Some(e) => {
-                    if e.live {
-                        counts.updated += 1;
-                    } else {
-                        counts.inserted += 1; // a removed listing comes back
-                    }
-                    changes.push((e.id.clone(), w, false));
-                }
-            }
-        }
-        let removed: Vec<&Existing> = if write.replace {
-            existing
-                .iter()
-                .filter(|(ext, e)| e.live && !in_file.contains(ext.as_str()))
-                .map(|(_, e)| e)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        counts.deleted = removed.len() as u64;
-
-        let live_now = existing.values().filter(|e| e.live).count() as u64;
-        let live_after = live_now + counts.inserted - counts.deleted;
+        let existing = existing(&mut tx, "listings", "external_id", ctx.tenant).await?;
+        let plan = plan(
+            &existing,
+            &write.rows,
+            |r| r.listing.external_id.as_str(),
+            |r| r.content_hash.as_str(),
+            write.replace.then_some(""),
+        );
         if let Some(limit) = write.limit
-            && live_after > limit
-            && live_after > live_now
+            && plan.live_after() > limit
+            && plan.live_after() > plan.live_now
         {
             return Ok(Err(OverLimit {
                 limit,
-                would_have: live_after,
+                would_have: plan.live_after(),
             }));
         }
-
-        let n = changes.len() + removed.len();
-        if n > 0 {
-            let mut seq = reserve_seq(&mut tx, ctx.tenant, n as u64).await?;
-            for (id, w, insert) in &changes {
-                let import_id = write.report.id.to_string();
+        if plan.changes() > 0 {
+            let mut seq = reserve_seq(&mut tx, ctx.tenant, plan.changes()).await?;
+            let import_id = write.report.id.to_string();
+            for (id, w, insert) in &plan.writes {
                 write_listing(&mut tx, ctx.tenant, id, w, seq, now, *insert, &import_id).await?;
                 seq += 1;
             }
-            for e in removed {
-                sqlx::query(
-                    "UPDATE listings SET deleted_at = $3, updated_at = $3, seq = $4
-                     WHERE tenant_id = $1 AND id = $2",
-                )
-                .bind(ctx.tenant.s())
-                .bind(&e.id)
-                .bind(now)
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
-                seq += 1;
-            }
+            tombstone(&mut tx, "listings", ctx.tenant, &plan.removed, seq, now).await?;
         }
+        let counts = plan.counts;
         write.report.stored = Some(counts.clone());
         insert_report(&mut tx, ctx, write.report).await?;
         tx.commit().await?;

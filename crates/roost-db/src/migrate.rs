@@ -32,6 +32,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "sync",
         sql: include_str!("../migrations/0004_sync.sql"),
     },
+    Migration {
+        version: 5,
+        name: "knowledge",
+        sql: include_str!("../migrations/0005_knowledge.sql"),
+    },
 ];
 
 pub(crate) async fn run(db: &Db) -> Result<()> {

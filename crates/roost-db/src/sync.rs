@@ -3,6 +3,9 @@
 use roost_api::config::VersionedConfig;
 use sqlx::Row;
 
+use crate::knowledge::{
+    CLIENT_COLS, KNOWLEDGE_COLS, audience_allows, client_from_row, knowledge_from_row,
+};
 use crate::listings::{LISTING_COLS, listing_from_row};
 use crate::{Db, DbError, Result, TenantId, parse_uuid};
 
@@ -22,6 +25,23 @@ pub enum StoredChange {
         seq: i64,
         config: VersionedConfig,
     },
+    Knowledge {
+        seq: i64,
+        item: roost_api::knowledge::KnowledgeItem,
+        embedding: Option<Vec<u8>>,
+    },
+    KnowledgeDeleted {
+        seq: i64,
+        id: uuid::Uuid,
+    },
+    Client {
+        seq: i64,
+        client: roost_api::knowledge::Client,
+    },
+    ClientDeleted {
+        seq: i64,
+        id: uuid::Uuid,
+    },
 }
 
 impl StoredChange {
@@ -29,7 +49,11 @@ impl StoredChange {
         match self {
             StoredChange::Listing { seq, .. }
             | StoredChange::ListingDeleted { seq, .. }
-            | StoredChange::Config { seq, .. } => *seq,
+            | StoredChange::Config { seq, .. }
+            | StoredChange::Knowledge { seq, .. }
+            | StoredChange::KnowledgeDeleted { seq, .. }
+            | StoredChange::Client { seq, .. }
+            | StoredChange::ClientDeleted { seq, .. } => *seq,
         }
     }
 }
@@ -49,9 +73,15 @@ impl Db {
     /// Up to `limit` changes with `seq > since`, ascending. Writers of one tenant are
     /// serialised by its counter row, so changes commit in `seq` order and a cursor never
     /// skips a change that commits later.
+    /// What the caller sees is filtered by `acting` roles: knowledge by its audience, clients
+    /// by assignment (agents get their own; managers and admins all). Rows the caller may not
+    /// see come as removals, so a reassigned client leaves the old agent's device.
+    #[allow(clippy::too_many_arguments)]
     pub async fn changes(
         &self,
         tenant: TenantId,
+        user: uuid::Uuid,
+        acting: &[roost_api::users::Role],
         since: i64,
         limit: u32,
         model: Option<&str>,
@@ -103,20 +133,118 @@ impl Db {
                 });
             }
         }
-        let config_row =
-            sqlx::query("SELECT seq FROM tenant_configs WHERE tenant_id = $1 AND seq > $2")
-                .bind(tenant.s())
-                .bind(since)
-                .fetch_optional(&self.pool)
-                .await?;
+        self.knowledge_changes(tenant, acting, since, upto, limit, model, &mut changes)
+            .await?;
+        self.client_changes(tenant, user, acting, since, upto, limit, &mut changes)
+            .await?;
+        let config_row = sqlx::query(
+            "SELECT seq FROM tenant_configs WHERE tenant_id = $1 AND seq > $2 AND seq <= $3",
+        )
+        .bind(tenant.s())
+        .bind(since)
+        .bind(upto)
+        .fetch_optional(&self.pool)
+        .await?;
         if let Some(r) = config_row {
             let seq: i64 = r.try_get("seq")?;
             let config = self.config(tenant).await?;
             changes.push(StoredChange::Config { seq, config });
-            changes.sort_by_key(StoredChange::seq);
         }
+        changes.sort_by_key(StoredChange::seq);
         let has_more = changes.len() > limit as usize;
         changes.truncate(limit as usize);
         Ok(Ok(ChangeBatch { changes, has_more }))
+    }
+}
+
+impl Db {
+    #[allow(clippy::too_many_arguments)]
+    async fn knowledge_changes(
+        &self,
+        tenant: TenantId,
+        acting: &[roost_api::users::Role],
+        since: i64,
+        upto: i64,
+        limit: u32,
+        model: Option<&str>,
+        out: &mut Vec<StoredChange>,
+    ) -> Result<()> {
+        let cols = KNOWLEDGE_COLS
+            .split(", ")
+            .map(|c| format!("k.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, k.seq, k.deleted_at, e.vector FROM knowledge k
+             LEFT JOIN knowledge_embeddings e ON e.tenant_id = k.tenant_id
+                AND e.knowledge_id = k.id AND e.model = $4 AND e.content_hash = k.content_hash
+             WHERE k.tenant_id = $1 AND k.seq > $2 AND k.seq <= $5
+             ORDER BY k.seq LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.s())
+            .bind(since)
+            .bind(i64::from(limit) + 1)
+            .bind(model.unwrap_or(""))
+            .bind(upto)
+            .fetch_all(&self.pool)
+            .await?;
+        for row in &rows {
+            let seq: i64 = row.try_get("seq")?;
+            let item = knowledge_from_row(row)?;
+            let live = row.try_get::<Option<i64>, _>("deleted_at")?.is_none();
+            if live && audience_allows(&item.audience, acting) {
+                let embedding = row.try_get("vector")?;
+                out.push(StoredChange::Knowledge {
+                    seq,
+                    item,
+                    embedding,
+                });
+            } else {
+                out.push(StoredChange::KnowledgeDeleted { seq, id: item.id });
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn client_changes(
+        &self,
+        tenant: TenantId,
+        user: uuid::Uuid,
+        acting: &[roost_api::users::Role],
+        since: i64,
+        upto: i64,
+        limit: u32,
+        out: &mut Vec<StoredChange>,
+    ) -> Result<()> {
+        let sees_all = acting.iter().any(|r| {
+            matches!(
+                r,
+                roost_api::users::Role::Admin | roost_api::users::Role::Manager
+            )
+        });
+        let sql = format!(
+            "SELECT {CLIENT_COLS}, seq, deleted_at FROM clients
+             WHERE tenant_id = $1 AND seq > $2 AND seq <= $4 ORDER BY seq LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.s())
+            .bind(since)
+            .bind(i64::from(limit) + 1)
+            .bind(upto)
+            .fetch_all(&self.pool)
+            .await?;
+        for row in &rows {
+            let seq: i64 = row.try_get("seq")?;
+            let client = client_from_row(row)?;
+            let live = row.try_get::<Option<i64>, _>("deleted_at")?.is_none();
+            if live && (sees_all || client.agent_user_id == Some(user)) {
+                out.push(StoredChange::Client { seq, client });
+            } else {
+                out.push(StoredChange::ClientDeleted { seq, id: client.id });
+            }
+        }
+        Ok(())
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use roost_api::listings::Listing;
-use roost_db::{Db, NewEmbedding, TenantId};
+use roost_db::{Db, Embedded, NewEmbedding, TenantId};
 use roost_embed::Embedder;
 use tokio::sync::Notify;
 
@@ -108,33 +108,74 @@ async fn drain_tenant(
 ) -> anyhow::Result<u64> {
     let mut total = 0;
     loop {
-        let jobs = db.embedding_backlog(tenant, model, BATCH).await?;
-        if jobs.is_empty() {
-            return Ok(total);
-        }
-        let texts: Vec<String> = jobs.iter().map(|j| listing_text(&j.listing)).collect();
-        let e = embedder.clone();
-        let vectors = tokio::task::spawn_blocking(move || {
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            e.embed_documents(&refs)
+        let listings = db.embedding_backlog(tenant, model, BATCH).await?;
+        let (what, batch): (Embedded, Vec<(uuid::Uuid, String, String)>) = if !listings.is_empty() {
+            let batch = listings
+                .iter()
+                .map(|j| {
+                    (
+                        j.listing.id,
+                        j.content_hash.clone(),
+                        listing_text(&j.listing),
+                    )
+                })
+                .collect();
+            (Embedded::Listings, batch)
+        } else {
+            let items = db.knowledge_backlog(tenant, model, BATCH).await?;
+            if items.is_empty() {
+                return Ok(total);
+            }
+            let batch = items
+                .into_iter()
+                .map(|(item, hash)| (item.id, hash, knowledge_text(&item)))
+                .collect();
+            (Embedded::Knowledge, batch)
+        };
+        total += embed_batch(db, embedder, model, tenant, what, batch).await?;
+    }
+}
+
+/// Embeds one batch of (id, content hash, text) and stores the vectors.
+async fn embed_batch(
+    db: &Db,
+    embedder: &Arc<Embedder>,
+    model: &str,
+    tenant: TenantId,
+    what: Embedded,
+    batch: Vec<(uuid::Uuid, String, String)>,
+) -> anyhow::Result<u64> {
+    let texts: Vec<String> = batch.iter().map(|b| b.2.clone()).collect();
+    let e = embedder.clone();
+    let vectors = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        e.embed_documents(&refs)
+    })
+    .await??;
+    let items: Vec<NewEmbedding> = batch
+        .into_iter()
+        .zip(vectors)
+        .map(|((id, content_hash, _), v)| NewEmbedding {
+            id,
+            content_hash,
+            vector: roost_embed::encode_f32_le(&v),
         })
-        .await??;
-        let items: Vec<NewEmbedding> = jobs
-            .iter()
-            .zip(vectors)
-            .map(|(j, v)| NewEmbedding {
-                listing_id: j.listing.id,
-                content_hash: j.content_hash.clone(),
-                vector: roost_embed::encode_f32_le(&v),
-            })
-            .collect();
-        let stored = db
-            .store_embeddings(tenant, model, embedder.dim(), &items)
-            .await?;
-        total += stored;
-        if stored == 0 {
-            // Every listing of the batch changed meanwhile; the next query sees the new text.
-            tokio::task::yield_now().await;
-        }
+        .collect();
+    let stored = db
+        .store_embeddings(tenant, what, model, embedder.dim(), &items)
+        .await?;
+    if stored == 0 {
+        // Every row of the batch changed meanwhile; the next query sees the new text.
+        tokio::task::yield_now().await;
+    }
+    Ok(stored)
+}
+
+/// The text a knowledge item is embedded from.
+pub fn knowledge_text(item: &roost_api::knowledge::KnowledgeItem) -> String {
+    if item.body.starts_with(&item.title) {
+        item.body.clone()
+    } else {
+        format!("{}. {}", item.title, item.body)
     }
 }

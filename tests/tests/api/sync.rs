@@ -3,7 +3,10 @@ use roost_tests::{TestServer, listings_csv, on_both_backends};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-on_both_backends!(change_feed_pages_deltas_and_tombstones);
+on_both_backends!(
+    change_feed_pages_deltas_and_tombstones,
+    clients_and_knowledge_follow_roles
+);
 
 /// Follows the feed from `since` with pages of `limit`; returns the changes and the cursor.
 async fn pull(s: &TestServer, token: &str, since: i64, limit: u32) -> (Vec<Value>, i64) {
@@ -147,4 +150,157 @@ async fn change_feed_pages_deltas_and_tombstones(s: TestServer) {
     );
     let r = s.get("/api/v1/sync/changes?since=5", &agent.access).await;
     assert_eq!(r.status, StatusCode::OK);
+}
+
+fn report() -> roost_api::imports::ImportReport {
+    roost_api::imports::ImportReport {
+        id: uuid::Uuid::now_v7(),
+        kind: roost_api::imports::ImportKind::Properties,
+        file_name: "test".into(),
+        status: roost_api::imports::ImportStatus::Committed,
+        dry_run: false,
+        validation: Default::default(),
+        mode: Default::default(),
+        format: "test".into(),
+        mapping: vec![],
+        rows_total: 0,
+        rows_valid: 0,
+        rows_rejected: 0,
+        problems: vec![],
+        problems_total: 0,
+        preview: vec![],
+        stored: None,
+        rejected_because: None,
+        embedding: None,
+        created_at: 0,
+    }
+}
+
+fn client(ext: &str, agent: Option<&str>) -> roost_db::ClientWrite {
+    roost_db::ClientWrite {
+        external_id: ext.into(),
+        name: format!("Client {ext}"),
+        email: Some(format!("{ext}@clients.test")),
+        phone: None,
+        agent_email: agent.map(str::to_string),
+        data: json!({ "budget": "AED 2M" }),
+        content_hash: format!("{ext}-{agent:?}"),
+    }
+}
+
+fn item(key: &str, audience: Vec<roost_api::users::Role>) -> roost_db::KnowledgeWrite {
+    roost_db::KnowledgeWrite {
+        source_key: key.into(),
+        kind: roost_api::knowledge::KnowledgeKind::AgentResource,
+        title: format!("Resource {key}"),
+        body: "Commission splits on off-plan sales are 50/50.".into(),
+        audience,
+        data: json!({}),
+        source: None,
+        content_hash: key.into(),
+    }
+}
+
+fn ids_of(changes: &[Value], kind: &str, field: &str) -> Vec<String> {
+    let mut v: Vec<String> = changes
+        .iter()
+        .filter(|c| c["kind"] == kind)
+        .map(|c| {
+            c[field]["external_id"]
+                .as_str()
+                .or(c[field]["title"].as_str())
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+async fn clients_and_knowledge_follow_roles(s: TestServer) {
+    use roost_api::users::Role;
+    let t = s.register("Roles Realty", "roles", "professional").await;
+    let (_, a1) = s.add_user(&t, "a1@roles.test", &["agent"]).await;
+    let (_, a2) = s.add_user(&t, "a2@roles.test", &["agent"]).await;
+    let (_, mgr) = s.add_user(&t, "m@roles.test", &["manager"]).await;
+
+    let db = roost_db::Db::connect(&s.database_url).await.unwrap();
+    let ctx = roost_db::Ctx {
+        tenant: roost_db::TenantId::from_verified(t.id.parse().unwrap()),
+        actor: roost_db::Actor::default(),
+    };
+    let clients = vec![
+        client("C1", Some("A1@roles.test")),
+        client("C2", Some("a2@roles.test")),
+        client("C3", None),
+    ];
+    db.apply_client_import(&ctx, clients, false, &mut report())
+        .await
+        .unwrap();
+    let items = vec![
+        item("everyone", vec![]),
+        item("managers", vec![Role::Manager, Role::Admin]),
+    ];
+    db.apply_knowledge_import(&ctx, items, None, &mut report())
+        .await
+        .unwrap();
+
+    let (a1_full, a1_cursor) = pull(&s, &a1.access, 0, 3).await;
+    assert_eq!(
+        ids_of(&a1_full, "client", "client"),
+        ["C1"],
+        "an agent gets only their clients"
+    );
+    assert_eq!(kinds(&a1_full, "client_deleted"), 2);
+    assert_eq!(ids_of(&a1_full, "knowledge", "item"), ["Resource everyone"]);
+    assert_eq!(kinds(&a1_full, "knowledge_deleted"), 1);
+    let text = serde_json::to_string(&a1_full).unwrap();
+    assert!(
+        !text.contains("C2@clients") && !text.contains("Resource managers"),
+        "{text}"
+    );
+
+    let (m_full, _) = pull(&s, &mgr.access, 0, 100).await;
+    assert_eq!(ids_of(&m_full, "client", "client"), ["C1", "C2", "C3"]);
+    assert_eq!(
+        ids_of(&m_full, "knowledge", "item"),
+        ["Resource everyone", "Resource managers"]
+    );
+
+    // C1 moves to agent 2: it leaves agent 1's device and reaches agent 2's.
+    let moved = vec![client("C1", Some("a2@roles.test"))];
+    db.apply_client_import(&ctx, moved, false, &mut report())
+        .await
+        .unwrap();
+    let (a1_delta, _) = pull(&s, &a1.access, a1_cursor, 100).await;
+    assert_eq!(kinds(&a1_delta, "client_deleted"), 1);
+    assert_eq!(kinds(&a1_delta, "client"), 0);
+    let (a2_full, _) = pull(&s, &a2.access, 0, 100).await;
+    assert_eq!(ids_of(&a2_full, "client", "client"), ["C1", "C2"]);
+
+    // The scope names the roles acted in; switching role changes it (the device resyncs).
+    let scope = |token: &str, role: Option<&str>| {
+        let mut rb = s.req(
+            Method::GET,
+            "/api/v1/sync/changes?since=0&limit=1",
+            Some(token),
+        );
+        if let Some(r) = role {
+            rb = rb.header("x-roost-role", r);
+        }
+        async move { roost_tests::Resp::from(rb.send().await.unwrap()).await.body["scope"].clone() }
+    };
+    let (_, both) = s
+        .add_user(&t, "both@roles.test", &["agent", "manager"])
+        .await;
+    assert_ne!(
+        scope(&both.access, None).await,
+        scope(&both.access, Some("agent")).await
+    );
+    assert_eq!(
+        scope(&a1.access, None).await,
+        scope(&a1.access, Some("agent")).await
+    );
+    assert_ne!(scope(&a1.access, None).await, scope(&a2.access, None).await);
+    db.close().await;
 }

@@ -49,7 +49,14 @@ pub async fn changes(
     let model = state.embedder.as_ref().map(|e| e.model_id().to_string());
     let batch = state
         .db
-        .changes(auth.tenant, q.since, limit, model.as_deref())
+        .changes(
+            auth.tenant,
+            auth.user_id,
+            &auth.acting,
+            q.since,
+            limit,
+            model.as_deref(),
+        )
         .await?
         .map_err(|too_old| {
             AppError::new(
@@ -81,16 +88,37 @@ pub async fn changes(
             },
             StoredChange::ListingDeleted { seq, id } => Change::ListingDeleted { seq, id },
             StoredChange::Config { seq, config } => Change::Config { seq, config },
+            StoredChange::Knowledge {
+                seq,
+                item,
+                embedding,
+            } => Change::Knowledge {
+                seq,
+                item,
+                embedding: embedding.map(|v| STANDARD.encode(v)),
+            },
+            StoredChange::KnowledgeDeleted { seq, id } => Change::KnowledgeDeleted { seq, id },
+            StoredChange::Client { seq, client } => Change::Client { seq, client },
+            StoredChange::ClientDeleted { seq, id } => Change::ClientDeleted { seq, id },
         })
         .collect();
     Ok(axum::Json(ChangePage {
         changes,
         next_cursor,
         has_more: batch.has_more,
+        scope: scope(&auth),
         embedding_model: state.embedder.as_ref().map(|e| EmbeddingModel {
             id: e.model_id().to_string(),
             dim: e.dim() as u32,
             encoding: "f32le".into(),
         }),
     }))
+}
+
+/// The visibility a page was filtered with: the user and the roles acted in. Stable while
+/// those stay the same.
+fn scope(auth: &Authed) -> String {
+    let mut roles: Vec<&str> = auth.acting.iter().map(|r| r.as_str()).collect();
+    roles.sort_unstable();
+    format!("{}:{}", auth.user_id.simple(), roles.join(","))
 }
