@@ -12,7 +12,12 @@ use anyhow::{Context, Result, bail};
 use crate::{Ctx, describe, output, setup, step};
 
 /// Every (package, bench target) to run. Add new `[[bench]]` targets here.
-const BENCHES: &[(&str, &str)] = &[("roost-tests", "api"), ("roost-embed", "embed")];
+const BENCHES: &[(&str, &str)] = &[
+    ("roost-tests", "api"),
+    ("roost-tests", "import"),
+    ("roost-embed", "embed"),
+    ("roost-core", "search"),
+];
 
 const REPORT: &str = "docs/benchmarks.md";
 /// Everything after this line in the report is hand-written and kept.

@@ -85,6 +85,7 @@ impl Db {
         since: i64,
         limit: u32,
         model: Option<&str>,
+        cursor_current: bool,
     ) -> Result<std::result::Result<ChangeBatch, CursorTooOld>> {
         let head = sqlx::query("SELECT purged_before, change_seq FROM tenants WHERE id = $1")
             .bind(tenant.s())
@@ -96,7 +97,9 @@ impl Db {
         // until they commit); bounding both queries by it keeps a page consistent even while
         // new changes commit between them.
         let upto: i64 = head.try_get("change_seq")?;
-        if since < purged {
+        // A full sync (from 0) is always possible, and so is paging on through one that
+        // started after the purge (`cursor_current`); only an older cursor is too old.
+        if since > 0 && since < purged && !cursor_current {
             return Ok(Err(CursorTooOld { oldest: purged }));
         }
         let cols = LISTING_COLS
@@ -246,5 +249,19 @@ impl Db {
             }
         }
         Ok(())
+    }
+}
+
+impl Db {
+    /// The oldest cursor the feed serves without a full resync.
+    pub async fn purge_horizon(&self, tenant: TenantId) -> Result<i64> {
+        Ok(
+            sqlx::query("SELECT purged_before FROM tenants WHERE id = $1")
+                .bind(tenant.s())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(DbError::NotFound)?
+                .try_get("purged_before")?,
+        )
     }
 }

@@ -19,6 +19,8 @@ pub struct ChangesQuery {
     pub since: i64,
     /// Page size, 1 to 2,000 (default 500).
     pub limit: Option<u32>,
+    /// The `scope` of the page the cursor came from.
+    pub scope: Option<String>,
 }
 
 /// The changes a device applies to its offline cache, after a cursor: listings (with their
@@ -46,6 +48,8 @@ pub async fn changes(
         );
     }
     let limit = q.limit.unwrap_or(500).clamp(1, 2000);
+    let scope = scope(&auth, state.db.purge_horizon(auth.tenant).await?);
+    let cursor_current = q.scope.as_deref() == Some(scope.as_str());
     let model = state.embedder.as_ref().map(|e| e.model_id().to_string());
     let batch = state
         .db
@@ -56,6 +60,7 @@ pub async fn changes(
             q.since,
             limit,
             model.as_deref(),
+            cursor_current,
         )
         .await?
         .map_err(|too_old| {
@@ -106,7 +111,7 @@ pub async fn changes(
         changes,
         next_cursor,
         has_more: batch.has_more,
-        scope: scope(&auth),
+        scope,
         embedding_model: state.embedder.as_ref().map(|e| EmbeddingModel {
             id: e.model_id().to_string(),
             dim: e.dim() as u32,
@@ -115,10 +120,14 @@ pub async fn changes(
     }))
 }
 
-/// The visibility a page was filtered with: the user and the roles acted in. Stable while
-/// those stay the same.
-fn scope(auth: &Authed) -> String {
+/// What a page was made under: the user, the roles acted in, and the purge horizon. It
+/// changes when any of them does, and a device then syncs again from 0.
+fn scope(auth: &Authed, purged_before: i64) -> String {
     let mut roles: Vec<&str> = auth.acting.iter().map(|r| r.as_str()).collect();
     roles.sort_unstable();
-    format!("{}:{}", auth.user_id.simple(), roles.join(","))
+    format!(
+        "{}:{}:{purged_before}",
+        auth.user_id.simple(),
+        roles.join(",")
+    )
 }

@@ -1,0 +1,360 @@
+//! Pulls the change feed into a [`Cache`]: page after page from the stored cursor until the
+//! server has no more. Each page is verified and applied with its cursor in one transaction,
+//! so a sync stopped anywhere resumes from the last applied page.
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use roost_api::auth::{LoginRequest, RefreshRequest, TokenResponse};
+use roost_api::sync::ChangePage;
+use roost_api::{API_PREFIX, API_VERSION, API_VERSION_HEADER, ErrorBody, ErrorCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::cache::Cache;
+use crate::error::{CoreError, CoreResult};
+
+/// Changes per page asked for; the server allows up to 2,000.
+pub const DEFAULT_PAGE_SIZE: u32 = 500;
+
+/// The credentials of this device. Keyring storage is the app's job (a follow-up).
+#[derive(Clone)]
+pub struct Tokens {
+    pub access: String,
+    /// When present, a 401 spends it for a new pair and the request is retried once.
+    pub refresh: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens([redacted])")
+    }
+}
+
+impl From<&TokenResponse> for Tokens {
+    fn from(t: &TokenResponse) -> Self {
+        Tokens {
+            access: t.access_token.clone(),
+            refresh: Some(t.refresh_token.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncPhase {
+    /// About to fetch the next page.
+    Fetching,
+    /// A page was applied; the counters include it.
+    Applied,
+    /// The server or a model change asked for a full resync: the cache was emptied.
+    Resyncing,
+    /// The feed has no more changes.
+    Done,
+}
+
+/// Counters since the start of this sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncProgress {
+    pub phase: SyncPhase,
+    pub pages: u32,
+    pub changes: u64,
+    /// Feed bytes received (after decompression).
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pages: u32,
+    pub changes: u64,
+    pub bytes: u64,
+    /// The cursor after the last applied page.
+    pub cursor: i64,
+    /// False when the progress callback stopped the sync early.
+    pub finished: bool,
+    /// The cache was emptied and filled again from 0.
+    pub resynced: bool,
+}
+
+type OnRefresh = Box<dyn FnMut(&TokenResponse) + Send>;
+
+pub struct SyncClient {
+    http: reqwest::Client,
+    base: String,
+    tokens: Tokens,
+    on_refresh: Option<OnRefresh>,
+    page_size: u32,
+}
+
+impl std::fmt::Debug for SyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncClient")
+            .field("base", &self.base)
+            .field("page_size", &self.page_size)
+            .finish_non_exhaustive()
+    }
+}
+
+fn http_client(base: &str) -> CoreResult<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .build()
+        .map_err(|source| CoreError::Http {
+            url: base.to_string(),
+            source,
+        })
+}
+
+impl SyncClient {
+    /// `base_url` is the server's origin, e.g. `https://roost.example.com`.
+    pub fn new(base_url: &str, tokens: Tokens) -> CoreResult<SyncClient> {
+        let base = base_url.trim_end_matches('/').to_string();
+        Ok(SyncClient {
+            http: http_client(&base)?,
+            base,
+            tokens,
+            on_refresh: None,
+            page_size: DEFAULT_PAGE_SIZE,
+        })
+    }
+
+    pub fn with_page_size(mut self, page_size: u32) -> SyncClient {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// Called with the new pair whenever the client refreshes its tokens, so the app can
+    /// store them (the old refresh token is spent).
+    pub fn on_token_refresh(mut self, f: impl FnMut(&TokenResponse) + Send + 'static) -> Self {
+        self.on_refresh = Some(Box::new(f));
+        self
+    }
+
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// Signs in (`POST /auth/login`) and returns the device's tokens.
+    pub async fn login(base_url: &str, request: &LoginRequest) -> CoreResult<TokenResponse> {
+        let base = base_url.trim_end_matches('/');
+        let url = format!("{base}{API_PREFIX}/auth/login");
+        let resp = http_client(base)?
+            .post(&url)
+            .header(API_VERSION_HEADER, API_VERSION.to_string())
+            .json(request)
+            .send()
+            .await
+            .map_err(|source| CoreError::Http {
+                url: url.clone(),
+                source,
+            })?;
+        read_json(&url, resp).await.map(|(t, _)| t)
+    }
+
+    /// One page of the feed after `since`, unverified, with its size in bytes. `scope` is the
+    /// one the cursor was synced under: the server accepts an old cursor only with the scope
+    /// it currently issues (a full resync that started after a purge keeps paging).
+    pub async fn fetch_page(
+        &mut self,
+        since: i64,
+        scope: Option<&str>,
+    ) -> CoreResult<(ChangePage, u64)> {
+        let mut path = format!(
+            "{API_PREFIX}/sync/changes?since={since}&limit={}",
+            self.page_size
+        );
+        if let Some(scope) = scope {
+            path.push_str("&scope=");
+            path.extend(url::form_urlencoded::byte_serialize(scope.as_bytes()));
+        }
+        self.send_json::<(), ChangePage>(Method::GET, &path, None)
+            .await
+    }
+
+    /// Pulls every change after the cache's cursor. `progress` sees each step and may stop the
+    /// sync with `ControlFlow::Break`; a later sync continues where this one stopped.
+    ///
+    /// Pages are applied on the calling task: one page is bounded by the page size, and
+    /// SQLite writes are quick next to the network.
+    pub async fn sync(
+        &mut self,
+        cache: &mut Cache,
+        mut progress: impl FnMut(&SyncProgress) -> ControlFlow<()>,
+    ) -> CoreResult<SyncReport> {
+        let mut report = SyncReport {
+            pages: 0,
+            changes: 0,
+            bytes: 0,
+            cursor: cache.sync_state()?.cursor,
+            finished: false,
+            resynced: false,
+        };
+        let mut tell = |phase, r: &SyncReport| {
+            progress(&SyncProgress {
+                phase,
+                pages: r.pages,
+                changes: r.changes,
+                bytes: r.bytes,
+            })
+        };
+        loop {
+            if tell(SyncPhase::Fetching, &report).is_break() {
+                return Ok(report);
+            }
+            let scope = cache.sync_state()?.scope;
+            let fetched = self.fetch_page(report.cursor, scope.as_deref()).await;
+            let applied = match fetched {
+                Ok((page, bytes)) => {
+                    report.bytes += bytes;
+                    cache.apply_page(&page).map(|applied| (page, applied))
+                }
+                Err(e) => Err(e),
+            };
+            let (page, applied) = match applied {
+                Ok(ok) => ok,
+                // The server no longer has our history, or its vectors are of another model,
+                // or the user's scope changed: start again from nothing, once per sync.
+                Err(CoreError::ResyncRequired { .. } | CoreError::ResyncNeeded(_)) => {
+                    if report.resynced {
+                        return Err(CoreError::ResyncLoop {
+                            cursor: report.cursor,
+                        });
+                    }
+                    cache.reset()?;
+                    report.resynced = true;
+                    report.cursor = 0;
+                    if tell(SyncPhase::Resyncing, &report).is_break() {
+                        return Ok(report);
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            report.pages += 1;
+            report.changes += page.changes.len() as u64;
+            report.cursor = applied.cursor;
+            if tell(SyncPhase::Applied, &report).is_break() {
+                return Ok(report);
+            }
+            if !page.has_more {
+                break;
+            }
+        }
+        report.finished = true;
+        if report.changes > 0 {
+            cache.optimize()?;
+        }
+        let _ = tell(SyncPhase::Done, &report);
+        Ok(report)
+    }
+
+    /// Sends a request with the access token; on 401, refreshes once and retries.
+    async fn send_json<B: Serialize, T: DeserializeOwned>(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> CoreResult<(T, u64)> {
+        let url = format!("{}{path}", self.base);
+        let mut refreshed = false;
+        loop {
+            let mut rb = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(&self.tokens.access)
+                .header(API_VERSION_HEADER, API_VERSION.to_string());
+            if let Some(b) = body {
+                rb = rb.json(b);
+            }
+            let resp = rb.send().await.map_err(|source| CoreError::Http {
+                url: url.clone(),
+                source,
+            })?;
+            if resp.status() == StatusCode::UNAUTHORIZED
+                && !refreshed
+                && self.tokens.refresh.is_some()
+            {
+                self.refresh().await?;
+                refreshed = true;
+                continue;
+            }
+            return read_json(&url, resp).await;
+        }
+    }
+
+    async fn refresh(&mut self) -> CoreResult<()> {
+        let Some(refresh_token) = self.tokens.refresh.clone() else {
+            return Err(CoreError::SignedOut("no refresh token".into()));
+        };
+        let url = format!("{}{API_PREFIX}/auth/refresh", self.base);
+        let resp = self
+            .http
+            .post(&url)
+            .header(API_VERSION_HEADER, API_VERSION.to_string())
+            .json(&RefreshRequest { refresh_token })
+            .send()
+            .await
+            .map_err(|source| CoreError::Http {
+                url: url.clone(),
+                source,
+            })?;
+        let tokens: TokenResponse = match read_json(&url, resp).await {
+            Ok((t, _)) => t,
+            Err(CoreError::Server {
+                status: 401,
+                message,
+                ..
+            }) => {
+                self.tokens.refresh = None;
+                return Err(CoreError::SignedOut(message));
+            }
+            Err(e) => return Err(e),
+        };
+        self.tokens = Tokens::from(&tokens);
+        if let Some(f) = &mut self.on_refresh {
+            f(&tokens);
+        }
+        Ok(())
+    }
+}
+
+/// The body as `T` and its length, or the server's error (410 `resync_required` apart).
+async fn read_json<T: DeserializeOwned>(
+    url: &str,
+    resp: reqwest::Response,
+) -> CoreResult<(T, u64)> {
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(|source| CoreError::Http {
+        url: url.to_string(),
+        source,
+    })?;
+    if !status.is_success() {
+        let error = serde_json::from_slice::<ErrorBody>(&bytes)
+            .ok()
+            .map(|b| b.error);
+        if status == StatusCode::GONE
+            && error
+                .as_ref()
+                .is_some_and(|e| e.code == ErrorCode::ResyncRequired)
+        {
+            return Err(CoreError::ResyncRequired {
+                message: error.map(|e| e.message).unwrap_or_default(),
+            });
+        }
+        let message = match error {
+            Some(e) => format!("{:?}: {}", e.code, e.message),
+            None => String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+        };
+        return Err(CoreError::Server {
+            url: url.to_string(),
+            status: status.as_u16(),
+            message,
+        });
+    }
+    let value = serde_json::from_slice(&bytes).map_err(|e| CoreError::BadResponse {
+        url: url.to_string(),
+        message: e.to_string(),
+    })?;
+    Ok((value, bytes.len() as u64))
+}
