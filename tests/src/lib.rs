@@ -371,7 +371,14 @@ impl TestServer {
         if let Some(m) = mapping {
             form = form.text("mapping", m.to_string());
         }
-        let path = format!("/api/v1/imports/properties?{query}");
+        // `kind=clients&…` picks the kind; without it the file holds properties.
+        let path = match query.strip_prefix("kind=") {
+            Some(rest) => {
+                let (kind, rest) = rest.split_once('&').unwrap_or((rest, ""));
+                format!("/api/v1/imports/{kind}?{rest}")
+            }
+            None => format!("/api/v1/imports/properties?{query}"),
+        };
         Resp::from(
             self.req(Method::POST, &path, Some(token))
                 .multipart(form)

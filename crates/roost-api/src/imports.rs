@@ -4,27 +4,43 @@ use uuid::Uuid;
 use crate::Millis;
 use crate::listings::Listing;
 
-/// What a file holds. More kinds (clients, employees, market intelligence, agent resources,
-/// documents) arrive with the rest of the import issue.
+/// What a file holds: listings and clients (CSV/Excel), employees (CSV/Excel), market
+/// intelligence and agent resources (JSON), documents (PDF, DOCX, Markdown, text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ImportKind {
     Properties,
+    Clients,
+    Employees,
+    MarketIntelligence,
+    AgentResources,
+    Documents,
 }
 
 impl ImportKind {
+    pub const ALL: [ImportKind; 6] = [
+        ImportKind::Properties,
+        ImportKind::Clients,
+        ImportKind::Employees,
+        ImportKind::MarketIntelligence,
+        ImportKind::AgentResources,
+        ImportKind::Documents,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ImportKind::Properties => "properties",
+            ImportKind::Clients => "clients",
+            ImportKind::Employees => "employees",
+            ImportKind::MarketIntelligence => "market_intelligence",
+            ImportKind::AgentResources => "agent_resources",
+            ImportKind::Documents => "documents",
         }
     }
 
     pub fn parse(s: &str) -> Option<ImportKind> {
-        match s {
-            "properties" => Some(ImportKind::Properties),
-            _ => None,
-        }
+        ImportKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -113,8 +129,12 @@ pub struct ImportReport {
     /// Every problem found (capped at 1,000; `problems_total` has the full count).
     pub problems: Vec<RowProblem>,
     pub problems_total: u64,
-    /// The first rows as they will be stored.
+    /// The first listings as they will be stored (property imports).
     pub preview: Vec<Listing>,
+    /// The first records of other kinds, as parsed.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub records_preview: Vec<serde_json::Value>,
     pub stored: Option<StoreCounts>,
     /// Why the whole file was refused, when `status` is `rejected`.
     pub rejected_because: Option<String>,

@@ -28,6 +28,19 @@ pub enum FileErrorKind {
     DuplicateColumns { field: String, columns: Vec<String> },
     #[error("column mapping: {0}")]
     Mapping(String),
+    /// The JSON is not well-formed, or its outer shape is wrong.
+    #[error("invalid JSON at line {line}, column {column}: {reason}")]
+    JsonSyntax {
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+    /// The JSON is well-formed but a value is wrong; `path` is like `$.items[3].area`.
+    #[error("{path}: {reason}")]
+    Json { path: String, reason: String },
+    /// A document (PDF, DOCX, text) that cannot be read or has no text.
+    #[error("{0}")]
+    Document(String),
 }
 
 fn quoted(items: &[String]) -> String {
@@ -36,6 +49,17 @@ fn quoted(items: &[String]) -> String {
         .map(|s| format!("{s:?}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// One problem with one item of a JSON array. Items with any error are left out
+/// of the records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemError {
+    /// 0-based position in the array.
+    pub index: usize,
+    /// JSON path of the offending value, e.g. `$.items[3].median_price_per_sqft`.
+    pub path: String,
+    pub reason: String,
 }
 
 /// One problem with one row. Rows with any error are left out of the records.

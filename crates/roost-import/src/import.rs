@@ -55,6 +55,12 @@ pub(crate) trait Entity {
     /// Field that must be unique within a file.
     const KEY: Self::Field;
 
+    /// The form in which two keys are compared: emails ignore case, so
+    /// `A@x.com` and `a@x.com` are one employee.
+    fn key_form(text: &str) -> String {
+        text.trim().to_string()
+    }
+
     fn build(
         settings: &Settings,
         row: &Row,
@@ -99,7 +105,7 @@ pub(crate) fn run<E: Entity>(
         }
     }
 
-    let duplicates = duplicate_keys::<E::Field>(&table.rows, &columns, E::KEY);
+    let duplicates = duplicate_keys::<E>(&table.rows, &columns);
     let dropped: HashSet<usize> = duplicates.iter().map(|e| e.row).collect();
     for entry in &mut built {
         if dropped.contains(&entry.0) {
@@ -143,16 +149,19 @@ fn ragged(row: &Row, width: usize) -> Option<RowError> {
 
 /// Every row whose key is shared with another row, each naming the others, so
 /// neither copy is imported by guesswork.
-fn duplicate_keys<F: Field>(rows: &[Row], columns: &[ColumnBinding<F>], key: F) -> Vec<RowError> {
+fn duplicate_keys<E: Entity>(rows: &[Row], columns: &[ColumnBinding<E::Field>]) -> Vec<RowError> {
+    let key = E::KEY;
     let Some(col) = columns.iter().find(|c| c.target == Target::Field(key)) else {
         return Vec::new();
     };
-    let mut seen: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
     for row in rows {
         if let Some(cell) = row.cells.get(col.index)
             && !is_absent(&cell.text)
         {
-            seen.entry(cell.text.trim()).or_default().push(row.number);
+            seen.entry(E::key_form(&cell.text))
+                .or_default()
+                .push(row.number);
         }
     }
     let mut out = Vec::new();

@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 use crate::error::FileErrorKind;
 use crate::options::ColumnMapping;
 use crate::source::Row;
-use crate::values::is_absent;
+use crate::values::{Currency, is_absent};
 
 /// A canonical field of an importable entity.
 pub trait Field: Copy + Eq + Debug + 'static {
@@ -255,6 +255,16 @@ fn check_unique<F: Field>(bindings: &[ColumnBinding<F>]) -> Result<(), FileError
     Ok(())
 }
 
+/// A currency named after the first word of a header: `Asking (AED)`,
+/// `Price USD`, `Budget ($)`.
+pub(crate) fn currency_in_header(header: &str) -> Option<Currency> {
+    header
+        .split(|c: char| c.is_whitespace() || "()[]_-/:".contains(c))
+        .filter(|w| !w.is_empty())
+        .skip(1)
+        .find_map(Currency::parse)
+}
+
 /// Blank headers become `Column N` and repeated ones get ` (2)`, so attribute
 /// names stay unique.
 fn display_names(headers: &[String]) -> Vec<String> {
@@ -292,6 +302,17 @@ mod tests {
         assert_eq!(without_hint("size[m2]"), Some("size"));
         assert_eq!(without_hint("(x)"), None);
         assert_eq!(without_hint("price"), None);
+    }
+
+    #[test]
+    fn currency_hints() {
+        let c = |s| Currency::parse(s);
+        assert_eq!(currency_in_header("Asking (AED)"), c("AED"));
+        assert_eq!(currency_in_header("Price USD"), c("USD"));
+        assert_eq!(currency_in_header("Price ($)"), c("USD"));
+        assert_eq!(currency_in_header("Budget (AED)"), c("AED"));
+        assert_eq!(currency_in_header("Price"), None);
+        assert_eq!(currency_in_header("EUR"), None);
     }
 
     #[test]

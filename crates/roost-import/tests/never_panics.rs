@@ -2,7 +2,12 @@
 
 use proptest::prelude::*;
 use roost_import::values::{DecimalMark, parse_price, parse_size};
-use roost_import::{Currency, ImportOptions, SizeUnit, parse_properties};
+use std::io::{Cursor, Write};
+
+use roost_import::{
+    Currency, DocumentOptions, ImportOptions, SizeUnit, parse_agent_resources, parse_clients,
+    parse_document, parse_employees, parse_market_intelligence, parse_properties,
+};
 
 fn opts() -> ImportOptions {
     ImportOptions {
@@ -45,6 +50,13 @@ fn header() -> impl Strategy<Value = String> {
             "type",
             "Price (AED)",
             "sq ft",
+            "name",
+            "email",
+            "mobile",
+            "Budget (AED)",
+            "Assigned Agent",
+            "languages",
+            "role",
         ])
         .prop_map(str::to_string),
         "[A-Za-z _.-]{0,10}",
@@ -142,6 +154,69 @@ proptest! {
     }
 
     #[test]
+    fn arbitrary_bytes_never_panic_other_entry_points(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = parse_clients(&bytes, "fuzz.bin", &opts());
+        let _ = parse_employees(&bytes, "fuzz.bin", &opts());
+        let _ = parse_market_intelligence(&bytes, "fuzz.json", &opts());
+        let _ = parse_agent_resources(&bytes, "fuzz.json", &opts());
+        let _ = parse_document(&bytes, "fuzz.md", &small_chunks());
+    }
+
+    #[test]
+    fn csvish_people_never_panic(text in csvish()) {
+        if let Ok(parsed) = parse_clients(text.as_bytes(), "c.csv", &opts()) {
+            // Every data row ends up either as a record or in the errors.
+            let mut rows: Vec<usize> = parsed.records.iter().map(|r| r.row).collect();
+            rows.extend(parsed.errors.iter().map(|e| e.row));
+            rows.sort_unstable();
+            rows.dedup();
+            prop_assert_eq!(rows.len(), parsed.rows_read);
+        }
+        let _ = parse_employees(text.as_bytes(), "e.csv", &opts());
+    }
+
+    #[test]
+    fn documents_behind_magic_numbers_never_panic(
+        magic in prop::sample::select(vec![&b"%PDF-1.4\n"[..], &b"PK\x03\x04"[..], &b"\xD0\xCF\x11\xE0"[..], &b"# "[..]]),
+        tail in prop::collection::vec(any::<u8>(), 0..1024),
+    ) {
+        let bytes = [magic, &tail[..]].concat();
+        let _ = parse_document(&bytes, "fuzz.pdf", &small_chunks());
+    }
+
+    #[test]
+    fn corrupted_documents_never_panic(
+        which in 0usize..2,
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+    ) {
+        let mut bytes = if which == 0 { docx().to_vec() } else { pdf().to_vec() };
+        for (at, value) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        let _ = parse_document(&bytes, "fuzz.docx", &small_chunks());
+    }
+
+    #[test]
+    fn jsonish_never_panics(text in jsonish()) {
+        let _ = parse_market_intelligence(text.as_bytes(), "mi.json", &opts());
+        let _ = parse_agent_resources(text.as_bytes(), "r.json", &opts());
+    }
+
+    #[test]
+    fn text_documents_chunk_within_bounds(text in "[\\PC\n#.!? ]{0,3000}") {
+        let o = small_chunks();
+        if let Ok(doc) = parse_document(text.as_bytes(), "fuzz.md", &o) {
+            let n = doc.text.chars().count();
+            prop_assert_eq!(doc.chunks.last().map(|c| c.char_end), Some(n));
+            for c in &doc.chunks {
+                prop_assert!(c.char_end - c.char_start <= o.chunk_max_chars);
+                prop_assert!(c.char_start < c.char_end);
+            }
+        }
+    }
+
+    #[test]
     fn value_parsers_never_panic(text in "\\PC{0,24}") {
         let _ = parse_price(&text, DecimalMark::Auto);
         let _ = parse_size(&text, None, DecimalMark::Comma);
@@ -149,7 +224,116 @@ proptest! {
         let _ = roost_import::values::parse_bedrooms(&text);
         let _ = roost_import::values::parse_bathrooms(&text);
         let _ = roost_import::values::parse_latitude(&text);
+        let _ = roost_import::values::parse_email(&text);
+        let _ = roost_import::values::parse_phone(&text);
+        let _ = roost_import::values::parse_period(&text);
+        let _ = roost_import::values::parse_list(&text);
     }
+}
+
+/// Small chunk sizes so short inputs exercise the cutting.
+fn small_chunks() -> DocumentOptions {
+    DocumentOptions {
+        chunk_min_chars: 60,
+        chunk_max_chars: 120,
+        overlap_max_chars: 30,
+        ..DocumentOptions::default()
+    }
+}
+
+/// JSON documents with the right keys and values of the wrong kinds.
+fn jsonish() -> impl Strategy<Value = String> {
+    let key = prop::sample::select(vec![
+        "area",
+        "city",
+        "period",
+        "bedrooms",
+        "median_price",
+        "currency",
+        "gross_yield_pct",
+        "transactions",
+        "price_change_pct",
+        "title",
+        "body",
+        "tags",
+        "audience",
+        "updated_at",
+        "id",
+        "from",
+        "to",
+        "x",
+    ]);
+    let leaf = prop_oneof![
+        Just("null".to_string()),
+        Just("true".to_string()),
+        "-?[0-9]{1,12}(\\.[0-9]{1,4})?(e[0-9]{1,3})?",
+        "\"[\\PC]{0,12}\"".prop_map(|s| s.replace('\\', "")),
+        Just("\"2026-Q3\"".to_string()),
+        Just("\"AED 1.2M\"".to_string()),
+        Just("\"6.5%\"".to_string()),
+    ];
+    let value = leaf.prop_recursive(3, 24, 4, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+            prop::collection::vec((key.clone(), inner), 0..5).prop_map(|kv| {
+                let body: Vec<String> = kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                format!("{{{}}}", body.join(","))
+            }),
+        ]
+    });
+    (
+        prop::sample::select(vec!["items", "resources", "other"]),
+        prop::collection::vec(value, 0..5),
+    )
+        .prop_map(|(k, items)| format!("{{\"{k}\": [{}]}}", items.join(",")))
+}
+
+/// A small valid DOCX, built once.
+fn docx() -> &'static [u8] {
+    static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BYTES.get_or_init(|| {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let o = zip::write::SimpleFileOptions::default();
+        zip.start_file("word/document.xml", o).unwrap();
+        let mut body = String::new();
+        for i in 0..10 {
+            body.push_str(&format!(
+                r#"<w:p><w:pPr><w:pStyle w:val="Heading{}"/></w:pPr><w:r><w:t>Part {i} &amp; more. Text here.</w:t><w:tab/></w:r></w:p>"#,
+                i % 3
+            ));
+        }
+        zip.write_all(format!(r#"<w:document xmlns:w="w"><w:body>{body}</w:body></w:document>"#).as_bytes())
+            .unwrap();
+        zip.finish().unwrap().into_inner()
+    })
+}
+
+/// A small valid PDF with one line of text, built once.
+fn pdf() -> &'static [u8] {
+    static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BYTES.get_or_init(|| {
+        let content = "BT /F1 12 Tf 72 720 Td (Hello world.) Tj 0 -20 Td (Second line.) Tj ET";
+        let objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>".to_string(),
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+            format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len() + 1),
+        ];
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend(b"xref\n0 6\n0000000000 65535 f \n");
+        for o in offsets {
+            out.extend(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend(format!("trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+        out
+    })
 }
 
 /// A small valid workbook, built once.

@@ -69,6 +69,9 @@ pub async fn run(
                 .map_err(|e| ImportError::File(format!("mapping file: {e}")))?,
         );
     }
+    if req.kind != ImportKind::Properties {
+        return crate::knowledge_import::run(state, ctx, req, opts).await;
+    }
     let file_name = req.file_name.to_string();
     let bytes = req.bytes;
     // Parsing is CPU work: keep it off the async workers.
@@ -126,6 +129,7 @@ pub async fn run(
         preview: listings.iter().take(PREVIEW_ROWS).cloned().collect(),
         stored: None,
         rejected_because: None,
+        records_preview: vec![],
         embedding: None,
         created_at: roost_db::now_millis(),
     };
@@ -134,21 +138,9 @@ pub async fn run(
         state.db.record_import(ctx, &report).await?;
         return Ok(report);
     }
-    if req.validation == Validation::Strict && problems_total > 0 {
-        let first = &report.problems[0];
+    if let Some(reason) = strict_refusal(&report) {
         report.status = ImportStatus::Rejected;
-        report.rejected_because = Some(format!(
-            "{rows_rejected} of {} rows have problems (first: row {}{}: {}); nothing was stored. \
-             Fix them, or import with validation=lenient to store the valid rows",
-            report.rows_total,
-            first.row,
-            first
-                .column
-                .as_deref()
-                .map(|c| format!(", column '{c}'"))
-                .unwrap_or_default(),
-            first.reason,
-        ));
+        report.rejected_because = Some(reason);
         state.db.record_import(ctx, &report).await?;
         return Err(ImportError::Rejected(Box::new(report)));
     }
@@ -284,4 +276,23 @@ pub fn problems_csv(report: &ImportReport) -> String {
         ]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// In strict mode, why a report with problems refuses its whole file.
+pub fn strict_refusal(report: &ImportReport) -> Option<String> {
+    if report.validation != Validation::Strict || report.problems_total == 0 {
+        return None;
+    }
+    let first = &report.problems[0];
+    let place = first
+        .column
+        .as_deref()
+        .or(first.field.as_deref())
+        .map(|c| format!(", '{c}'"))
+        .unwrap_or_default();
+    Some(format!(
+        "{} of {} rows have problems (first: row {}{place}: {}); nothing was stored. \
+         Fix them, or import with validation=lenient to store the valid rows",
+        report.rows_rejected, report.rows_total, first.row, first.reason,
+    ))
 }

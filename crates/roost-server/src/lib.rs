@@ -8,6 +8,7 @@ pub mod embedding;
 pub mod error;
 pub mod extract;
 pub mod imports;
+pub mod knowledge_import;
 pub mod ratelimit;
 pub mod routes;
 pub mod settings;
@@ -93,6 +94,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(imports::report))
         .routes(routes!(imports::problems))
         .routes(routes!(sync::changes))
+        .routes(routes!(knowledge::list))
+        .routes(routes!(knowledge::clients))
         .split_for_parts()
 }
 

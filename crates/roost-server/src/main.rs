@@ -243,8 +243,7 @@ async fn import(
 ) -> anyhow::Result<()> {
     use roost_api::imports::{ImportKind, ImportMode, Validation};
     use roost_server::imports::{ImportError, ImportRequest};
-    let kind = ImportKind::parse(kind)
-        .with_context(|| format!("cannot import '{kind}': use properties"))?;
+    let kind = ImportKind::parse(kind).with_context(|| format!("cannot import '{kind}'"))?;
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     let mapping = match mapping {
         Some(p) => {

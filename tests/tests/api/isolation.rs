@@ -108,6 +108,32 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
         .unwrap()
         .to_string();
 
+    // And a client and a knowledge item of A's.
+    let clients = "Ref,Name,Email,Agent Email\nALPHA-SECRET-1,Alpha penthouse buyer,buyer@alpha.test,agent@alpha.test\n";
+    let r = s
+        .import(&a.t.admin.access, "c.csv", clients.into(), "kind=clients")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let res = r#"[{ "title": "Alpha penthouse playbook", "body": "How we sell the penthouse." }]"#;
+    let r = s
+        .import(
+            &a.t.admin.access,
+            "r.json",
+            res.into(),
+            "kind=agent_resources",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        s.get("/api/v1/clients", &a.agent.access)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
     let mut covered: BTreeSet<(String, String)> = BTreeSet::new();
     let mut cover = |m: &str, p: &str| {
         covered.insert((m.to_string(), p.to_string()));
@@ -162,6 +188,12 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
             .await;
         assert_eq!(feed.status, StatusCode::OK);
         assert_no_trace_of(&feed.body, &a, "GET /sync/changes");
+
+        for p in ["/api/v1/knowledge", "/api/v1/clients"] {
+            let r = s.get(p, &sess.access).await;
+            assert_eq!(r.status, StatusCode::OK, "{p}");
+            assert_no_trace_of(&r.body, &a, p);
+        }
 
         let listings = s.get("/api/v1/listings", &sess.access).await;
         assert_eq!(listings.status, StatusCode::OK);
@@ -245,6 +277,8 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
     cover("get", "/api/v1/users/{id}");
     cover("get", "/api/v1/listings");
     cover("get", "/api/v1/sync/changes");
+    cover("get", "/api/v1/knowledge");
+    cover("get", "/api/v1/clients");
     cover("get", "/api/v1/listings/{id}");
     cover("get", "/api/v1/imports/{id}");
     cover("get", "/api/v1/imports/{id}/problems.csv");

@@ -7,5 +7,6 @@ mod embeddings;
 mod errors;
 mod imports;
 mod isolation;
+mod knowledge;
 mod sync;
 mod tenants;

@@ -169,6 +169,7 @@ fn report() -> roost_api::imports::ImportReport {
         problems: vec![],
         problems_total: 0,
         preview: vec![],
+        records_preview: vec![],
         stored: None,
         rejected_because: None,
         embedding: None,

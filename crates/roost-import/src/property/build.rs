@@ -3,7 +3,7 @@
 use super::{Attribute, ListingStatus, PropertyField as F, PropertyRecord};
 use crate::error::RowError;
 use crate::import::{Entity, Settings};
-use crate::mapping::{ColumnBinding, Field, Target};
+use crate::mapping::{ColumnBinding, Field, Target, currency_in_header};
 use crate::source::{Cell, Row};
 use crate::values::{
     Currency, DecimalMark, ParsedPrice, Price, SizeUnit, is_absent, parse_bathrooms,
@@ -263,15 +263,6 @@ fn one_line_breaks(text: &str) -> String {
     text.replace("\r\n", "\n")
 }
 
-/// `Asking (AED)`, `Price USD`, `Price ($)`.
-fn currency_in_header(header: &str) -> Option<Currency> {
-    header
-        .split(|c: char| c.is_whitespace() || "()[]_-/:".contains(c))
-        .filter(|w| !w.is_empty())
-        .skip(1)
-        .find_map(Currency::parse)
-}
-
 /// `Size (sqm)`, `Area m2`, `Sq Ft`, `BUA sqft`.
 fn unit_in_header(header: &str) -> Option<SizeUnit> {
     let key: String = header
@@ -296,12 +287,6 @@ mod tests {
 
     #[test]
     fn header_hints() {
-        let c = |s| Currency::parse(s);
-        assert_eq!(currency_in_header("Asking (AED)"), c("AED"));
-        assert_eq!(currency_in_header("Price USD"), c("USD"));
-        assert_eq!(currency_in_header("Price ($)"), c("USD"));
-        assert_eq!(currency_in_header("Price"), None);
-        assert_eq!(currency_in_header("EUR"), None);
         assert_eq!(unit_in_header("Size (sqm)"), Some(SizeUnit::Sqm));
         assert_eq!(unit_in_header("Area m2"), Some(SizeUnit::Sqm));
         assert_eq!(unit_in_header("Sq Ft"), Some(SizeUnit::Sqft));

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::error::FileErrorKind;
 pub use text::TextEncoding;
+pub(crate) use text::decode as decode_text;
 
 /// One cell as text. `from_number` marks spreadsheet numeric cells, whose text we
 /// produced ourselves and which therefore has no thousands separators.

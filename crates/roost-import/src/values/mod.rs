@@ -2,20 +2,26 @@
 //! short reason that ends up in a `RowError`.
 
 mod boolean;
+mod contact;
 mod count;
 mod date;
 mod geo;
+mod list;
 mod money;
 mod number;
+mod period;
 mod photos;
 mod size;
 
 pub use boolean::parse_bool;
+pub use contact::{Phone, parse_email, parse_phone};
 pub use count::{Bathrooms, parse_bathrooms, parse_bedrooms};
 pub use date::{Date, DateOrder, parse_date};
 pub use geo::{parse_latitude, parse_longitude};
+pub use list::{LIST_SEPARATORS, parse_list, split_list};
 pub use money::{Currency, ParsedPrice, Price, parse_price};
 pub use number::{Decimal, DecimalMark, NumberError, parse_decimal};
+pub use period::{Period, parse_period};
 pub use photos::parse_photos;
 pub use size::{Size, SizeUnit, parse_size};
 

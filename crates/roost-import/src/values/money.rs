@@ -136,6 +136,31 @@ impl Price {
     }
 }
 
+/// `AED 1,150,000`, `AED 1,210.50`, `JPY 5,000`: whole amounts without
+/// decimals, for sentences people and search read.
+impl fmt::Display for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let exp = self.currency.exponent();
+        let scale = 10u64.pow(exp);
+        let sign = if self.minor_units < 0 { "-" } else { "" };
+        let minor = self.minor_units.unsigned_abs();
+        let (whole, fraction) = (minor / scale, minor % scale);
+        let digits = whole.to_string();
+        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        write!(f, "{} {sign}{grouped}", self.currency)?;
+        if fraction != 0 {
+            write!(f, ".{fraction:0width$}", width = exp as usize)?;
+        }
+        Ok(())
+    }
+}
+
 /// What the text of a price cell says: an amount and maybe a currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParsedPrice {
@@ -331,6 +356,19 @@ mod tests {
             .minor_units,
             5
         );
+    }
+
+    #[test]
+    fn displays_grouped() {
+        let p = |minor, code| Price {
+            minor_units: minor,
+            currency: Currency::parse(code).unwrap(),
+        };
+        assert_eq!(p(115_000_000, "AED").to_string(), "AED 1,150,000");
+        assert_eq!(p(121_050, "AED").to_string(), "AED 1,210.50");
+        assert_eq!(p(5000, "JPY").to_string(), "JPY 5,000");
+        assert_eq!(p(1234, "KWD").to_string(), "KWD 1.234");
+        assert_eq!(p(99, "USD").to_string(), "USD 0.99");
     }
 
     #[test]

@@ -54,7 +54,10 @@ pub async fn upload(
         AppError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::NotFound,
-            format!("cannot import '{kind}'; this server imports: properties"),
+            format!(
+                "cannot import '{kind}'; kinds: {}",
+                ImportKind::ALL.map(ImportKind::as_str).join(", ")
+            ),
         )
     })?;
     let mut file: Option<(String, Vec<u8>)> = None;

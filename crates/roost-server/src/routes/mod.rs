@@ -3,6 +3,7 @@ pub mod auth;
 pub mod config;
 pub mod health;
 pub mod imports;
+pub mod knowledge;
 pub mod listings;
 pub mod me;
 pub mod sync;
