@@ -90,11 +90,7 @@ impl Db {
         model: &str,
         limit: u32,
     ) -> Result<Vec<EmbeddingJob>> {
-        let cols = LISTING_COLS
-            .split(", ")
-            .map(|c| format!("l.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = crate::qualified(LISTING_COLS, "l");
         let sql = format!(
             "SELECT {cols}, l.content_hash FROM listings l
              WHERE l.tenant_id = $1 AND l.deleted_at IS NULL AND {}
@@ -179,11 +175,7 @@ impl Db {
         model: &str,
         limit: u32,
     ) -> Result<Vec<(roost_api::knowledge::KnowledgeItem, String)>> {
-        let cols = crate::knowledge::KNOWLEDGE_COLS
-            .split(", ")
-            .map(|c| format!("l.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = crate::qualified(crate::knowledge::KNOWLEDGE_COLS, "l");
         let sql = format!(
             "SELECT {cols}, l.content_hash FROM knowledge l
              WHERE l.tenant_id = $1 AND l.deleted_at IS NULL AND {}

@@ -101,6 +101,14 @@ pub fn now_millis() -> i64 {
         .unwrap_or(0)
 }
 
+/// `"id, title"` with alias `l` → `"l.id, l.title"`, for joins.
+fn qualified(cols: &str, alias: &str) -> String {
+    cols.split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn parse_uuid(s: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(|e| DbError::Corrupt(format!("bad uuid '{s}': {e}")))
 }

@@ -102,11 +102,7 @@ impl Db {
         if since > 0 && since < purged && !cursor_current {
             return Ok(Err(CursorTooOld { oldest: purged }));
         }
-        let cols = LISTING_COLS
-            .split(", ")
-            .map(|c| format!("l.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = crate::qualified(LISTING_COLS, "l");
         let sql = format!(
             "SELECT {cols}, l.seq, l.deleted_at, e.vector FROM listings l
              LEFT JOIN listing_embeddings e ON e.tenant_id = l.tenant_id AND e.listing_id = l.id
@@ -172,11 +168,7 @@ impl Db {
         model: Option<&str>,
         out: &mut Vec<StoredChange>,
     ) -> Result<()> {
-        let cols = KNOWLEDGE_COLS
-            .split(", ")
-            .map(|c| format!("k.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = crate::qualified(KNOWLEDGE_COLS, "k");
         let sql = format!(
             "SELECT {cols}, k.seq, k.deleted_at, e.vector FROM knowledge k
              LEFT JOIN knowledge_embeddings e ON e.tenant_id = k.tenant_id

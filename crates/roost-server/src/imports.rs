@@ -185,7 +185,7 @@ pub async fn run(
     }
 }
 
-fn describe_format(f: &roost_import::SourceFormat) -> String {
+pub(crate) fn describe_format(f: &roost_import::SourceFormat) -> String {
     match f {
         roost_import::SourceFormat::Csv {
             delimiter,

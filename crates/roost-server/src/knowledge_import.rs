@@ -32,6 +32,15 @@ struct Parsed {
     rows: Rows,
 }
 
+/// The first records of a file as JSON, for the report.
+fn preview<R: Serialize>(records: &[R]) -> Vec<Value> {
+    records
+        .iter()
+        .take(20)
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect()
+}
+
 fn hash_of(v: &impl Serialize) -> String {
     sha256_hex(&serde_json::to_string(v).expect("serialises"))
 }
@@ -145,15 +154,10 @@ fn parse(
                 })
                 .collect();
             Parsed {
-                format: format!("{:?}", p.format),
+                format: crate::imports::describe_format(&p.format),
                 rows_total: p.rows_read as u64,
                 problems: row_problems(&p.errors),
-                preview: p
-                    .records
-                    .iter()
-                    .take(20)
-                    .filter_map(|r| serde_json::to_value(r).ok())
-                    .collect(),
+                preview: preview(&p.records),
                 rows: Rows::Clients(rows),
             }
         }
@@ -175,15 +179,10 @@ fn parse(
                 })
                 .collect();
             Parsed {
-                format: format!("{:?}", p.format),
+                format: crate::imports::describe_format(&p.format),
                 rows_total: p.rows_read as u64,
                 problems: row_problems(&p.errors),
-                preview: p
-                    .records
-                    .iter()
-                    .take(20)
-                    .filter_map(|r| serde_json::to_value(r).ok())
-                    .collect(),
+                preview: preview(&p.records),
                 rows: Rows::Knowledge {
                     rows,
                     replace_scope: None,
@@ -220,12 +219,7 @@ fn parse(
                 format: "json (market intelligence)".into(),
                 rows_total: p.items_read as u64,
                 problems: item_problems(&p.errors),
-                preview: p
-                    .records
-                    .iter()
-                    .take(20)
-                    .filter_map(|r| serde_json::to_value(r).ok())
-                    .collect(),
+                preview: preview(&p.records),
                 rows: Rows::Knowledge {
                     rows,
                     replace_scope: None,
@@ -253,12 +247,7 @@ fn parse(
                 format: "json (agent resources)".into(),
                 rows_total: p.items_read as u64,
                 problems: item_problems(&p.errors),
-                preview: p
-                    .records
-                    .iter()
-                    .take(20)
-                    .filter_map(|r| serde_json::to_value(r).ok())
-                    .collect(),
+                preview: preview(&p.records),
                 rows: Rows::Knowledge {
                     rows,
                     replace_scope: None,
