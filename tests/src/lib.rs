@@ -371,14 +371,18 @@ impl TestServer {
         if let Some(m) = mapping {
             form = form.text("mapping", m.to_string());
         }
-        // `kind=clients&…` picks the kind; without it the file holds properties.
-        let path = match query.strip_prefix("kind=") {
-            Some(rest) => {
-                let (kind, rest) = rest.split_once('&').unwrap_or((rest, ""));
-                format!("/api/v1/imports/{kind}?{rest}")
-            }
-            None => format!("/api/v1/imports/properties?{query}"),
+        // `kind=clients&…` picks the kind (`shared_kind=…` the shared knowledge base); without
+        // either the file holds properties.
+        let (base, spec) = match (
+            query.strip_prefix("shared_kind="),
+            query.strip_prefix("kind="),
+        ) {
+            (Some(rest), _) => ("/api/v1/shared/imports", rest.to_string()),
+            (None, Some(rest)) => ("/api/v1/imports", rest.to_string()),
+            (None, None) => ("/api/v1/imports", format!("properties&{query}")),
         };
+        let (kind, rest) = spec.split_once('&').unwrap_or((&spec, ""));
+        let path = format!("{base}/{kind}?{rest}");
         Resp::from(
             self.req(Method::POST, &path, Some(token))
                 .multipart(form)

@@ -220,8 +220,26 @@ impl Db {
         Ok(plan.counts)
     }
 
-    /// Live knowledge items the acting roles may see, newest first (at most `limit`).
+    /// Live knowledge items the acting roles may see, newest first (at most `limit`), with
+    /// the shared knowledge base's after them when `include_shared`.
     pub async fn knowledge_items(
+        &self,
+        tenant: TenantId,
+        acting: &[Role],
+        limit: u32,
+        include_shared: bool,
+    ) -> Result<Vec<KnowledgeItem>> {
+        let mut out = self.knowledge_of(tenant, acting, limit).await?;
+        if include_shared && tenant != crate::SHARED_TENANT {
+            out.extend(
+                self.knowledge_of(crate::SHARED_TENANT, acting, limit)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn knowledge_of(
         &self,
         tenant: TenantId,
         acting: &[Role],

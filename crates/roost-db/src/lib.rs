@@ -53,6 +53,9 @@ impl TenantId {
     }
 }
 
+/// The operator's shared knowledge base: a reserved tenant every company's retrieval may read.
+pub const SHARED_TENANT: TenantId = TenantId(Uuid::nil());
+
 /// Who is acting, for the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct Actor {

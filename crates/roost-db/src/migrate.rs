@@ -37,6 +37,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "knowledge",
         sql: include_str!("../migrations/0005_knowledge.sql"),
     },
+    Migration {
+        version: 6,
+        name: "shared_knowledge",
+        sql: include_str!("../migrations/0006_shared_knowledge.sql"),
+    },
 ];
 
 pub(crate) async fn run(db: &Db) -> Result<()> {

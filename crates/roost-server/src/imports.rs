@@ -19,12 +19,12 @@ const PREVIEW_ROWS: usize = 20;
 /// Problems listed in a report; the count covers all of them.
 const MAX_PROBLEMS: usize = 1000;
 
-pub struct ImportRequest<'a> {
+pub struct ImportRequest {
     pub kind: ImportKind,
-    pub file_name: &'a str,
+    pub file_name: String,
     pub bytes: Vec<u8>,
     /// A TOML column mapping.
-    pub mapping: Option<&'a str>,
+    pub mapping: Option<String>,
     pub dry_run: bool,
     pub validation: Validation,
     pub mode: ImportMode,
@@ -49,21 +49,21 @@ impl From<roost_db::DbError> for ImportError {
 pub async fn run(
     state: &AppState,
     ctx: &Ctx,
-    req: ImportRequest<'_>,
+    req: ImportRequest,
 ) -> Result<ImportReport, ImportError> {
     let tenant = state.db.tenant(ctx.tenant).await?;
-    let config = state.db.config(ctx.tenant).await?;
+    // The shared knowledge base has no config (and so no default currency).
+    let currency = match state.db.config(ctx.tenant).await {
+        Ok(c) => c.config.company_info.currency,
+        Err(roost_db::DbError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
     let mut opts = ImportOptions {
         max_bytes: state.settings.max_import_bytes,
-        default_currency: config
-            .config
-            .company_info
-            .currency
-            .as_deref()
-            .and_then(roost_import::Currency::parse),
+        default_currency: currency.as_deref().and_then(roost_import::Currency::parse),
         ..ImportOptions::default()
     };
-    if let Some(text) = req.mapping {
+    if let Some(text) = req.mapping.as_deref() {
         opts.mapping = Some(
             roost_import::ColumnMapping::from_toml(text)
                 .map_err(|e| ImportError::File(format!("mapping file: {e}")))?,

@@ -303,7 +303,7 @@ fn parse(
 pub async fn run(
     state: &AppState,
     ctx: &Ctx,
-    req: ImportRequest<'_>,
+    req: ImportRequest,
     opts: ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     let kind = req.kind;

@@ -107,7 +107,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(routes::imports::upload))]
+#[openapi(paths(routes::imports::upload, routes::imports::shared_upload))]
 struct UploadDoc;
 
 pub fn app(state: AppState) -> Router {
@@ -119,7 +119,12 @@ pub fn app(state: AppState) -> Router {
     let upload = axum::routing::post(routes::imports::upload).layer(DefaultBodyLimit::max(
         state.settings.max_import_bytes + 64 * 1024,
     ));
-    let router = router.route("/api/v1/imports/{id}", upload);
+    let router = router.route("/api/v1/imports/{id}", upload).route(
+        "/api/v1/shared/imports/{kind}",
+        axum::routing::post(routes::imports::shared_upload).layer(DefaultBodyLimit::max(
+            state.settings.max_import_bytes + 64 * 1024,
+        )),
+    );
     let doc = Arc::new(doc);
     let max_body = state.settings.max_body_bytes;
     router

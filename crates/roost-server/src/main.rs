@@ -35,8 +35,11 @@ enum Command {
     /// Import a file into a tenant (same rules as `POST /api/v1/imports/{kind}`).
     Import {
         /// The company's slug.
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, required_unless_present = "shared")]
+        tenant: Option<String>,
+        /// Import into the operator's shared knowledge base instead of a company.
+        #[arg(long, conflicts_with = "tenant")]
+        shared: bool,
         #[arg(long, default_value = "properties")]
         kind: String,
         /// TOML column mapping.
@@ -100,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Tenant { command } => tenant(settings, command).await,
         Command::Import {
             tenant,
+            shared,
             kind,
             mapping,
             dry_run,
@@ -107,8 +111,10 @@ async fn main() -> anyhow::Result<()> {
             replace,
             file,
         } => {
+            let target = if shared { None } else { tenant };
+            let slug = target.as_deref();
             import(
-                settings, &tenant, &kind, mapping, dry_run, lenient, replace, file,
+                settings, slug, &kind, mapping, dry_run, lenient, replace, file,
             )
             .await
         }
@@ -233,7 +239,7 @@ async fn tenant(settings: Settings, command: TenantCommand) -> anyhow::Result<()
 #[allow(clippy::too_many_arguments)]
 async fn import(
     settings: Settings,
-    slug: &str,
+    slug: Option<&str>,
     kind: &str,
     mapping: Option<PathBuf>,
     dry_run: bool,
@@ -252,13 +258,19 @@ async fn import(
         None => None,
     };
     let state = roost_server::build_state(settings).await?;
-    let tenant = state
-        .db
-        .tenant_by_slug(slug)
-        .await?
-        .with_context(|| format!("no company with the slug '{slug}'"))?;
+    let tenant = match slug {
+        Some(slug) => {
+            state
+                .db
+                .tenant_by_slug(slug)
+                .await?
+                .with_context(|| format!("no company with the slug '{slug}'"))?
+                .id
+        }
+        None => roost_db::SHARED_TENANT,
+    };
     let ctx = roost_db::Ctx {
-        tenant: tenant.id,
+        tenant,
         actor: roost_db::Actor::default(),
     };
     let file_name = file
@@ -270,9 +282,9 @@ async fn import(
         &ctx,
         ImportRequest {
             kind,
-            file_name: &file_name,
+            file_name,
             bytes,
-            mapping: mapping.as_deref(),
+            mapping,
             dry_run,
             validation: if lenient {
                 Validation::Lenient

@@ -342,6 +342,17 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
         "Alpha penthouse"
     );
     cover("post", "/api/v1/imports/{kind}");
+    // Only the operator writes the shared knowledge base; a company admin's token is not it.
+    let r = s
+        .import(
+            &b.t.admin.access,
+            "x.json",
+            "[]".into(),
+            "shared_kind=agent_resources",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    cover("post", "/api/v1/shared/imports/{kind}");
 
     // Role limits inside a tenant.
     let new_user = json!({ "email": "x@beta.test", "name": "X", "roles": ["agent"], "password": "x-password-1" });

@@ -233,3 +233,69 @@ async fn knowledge_imports_json_documents_and_audiences(s: TestServer) {
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
+
+roost_tests::on_both_backends_raw!(the_shared_knowledge_base_is_the_operators);
+
+async fn the_shared_knowledge_base_is_the_operators(backend: roost_tests::Backend) {
+    let Some(s) = TestServer::start_with(backend, |c| {
+        c.operator_token = Some(roost_server::settings::Secret(
+            "operator-secret-token".into(),
+        ));
+    })
+    .await
+    else {
+        return;
+    };
+    let a = s.register("Shared A", "sha", "starter").await;
+    let b = s.register("Shared B", "shb", "starter").await;
+    let law = r#"[{ "title": "RERA escrow law", "body": "Off-plan payments go to an escrow account registered with RERA." }]"#;
+    let refused = s
+        .import(
+            &a.admin.access,
+            "law.json",
+            law.into(),
+            "shared_kind=agent_resources",
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNAUTHORIZED,
+        "a company admin is not the operator"
+    );
+    let wrong_kind = s
+        .import(
+            "operator-secret-token",
+            "l.csv",
+            "Ref,Title,Price\nX,y,AED 1\n".into(),
+            "shared_kind=properties",
+        )
+        .await;
+    assert_eq!(wrong_kind.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = s
+        .import(
+            "operator-secret-token",
+            "law.json",
+            law.into(),
+            "shared_kind=agent_resources",
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+
+    for t in [&a, &b] {
+        let own = s.get("/api/v1/knowledge", &t.admin.access).await;
+        assert_eq!(
+            own.body,
+            serde_json::json!([]),
+            "the company's own knowledge is separate"
+        );
+        let with = s
+            .get("/api/v1/knowledge?include_shared=true", &t.admin.access)
+            .await;
+        assert_eq!(names(&with.body, "title"), ["RERA escrow law"]);
+    }
+    // The shared base is no company: nobody signs in to it.
+    let r = s
+        .try_login("roost-shared", "operator@roost.invalid", "anything-at-all")
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}

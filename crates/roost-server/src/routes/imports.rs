@@ -1,5 +1,5 @@
 use axum::extract::{Multipart, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use roost_api::imports::{
     EmbeddingProgress, ImportKind, ImportMode, ImportReport, ImportStatus, Validation,
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::extract::{Authed, Path, Query};
+use crate::extract::{Authed, ClientIp, Path, Query};
 use crate::imports::{ImportError, ImportRequest, problems_csv, run};
 use crate::state::AppState;
 
@@ -47,10 +47,65 @@ pub async fn upload(
     auth: Authed,
     Path(kind): Path<String>,
     Query(q): Query<ImportQuery>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> AppResult<Response> {
     auth.require(&[Role::Admin, Role::Manager])?;
-    let kind = ImportKind::parse(&kind).ok_or_else(|| {
+    let kind = parse_kind(&kind)?;
+    let upload = read_upload(&state, multipart).await?;
+    let result = run(&state, &auth.ctx(), upload.request(kind, &q)).await;
+    respond(result, "/api/v1/imports")
+}
+
+/// Import into the operator's shared knowledge base, which every company's retrieval may draw
+/// on (laws, general practice). Needs the operator token; takes market intelligence, agent
+/// resources and documents.
+#[utoipa::path(
+    post, path = "/api/v1/shared/imports/{kind}", tag = "imports",
+    params(("kind" = ImportKind, Path, description = "market_intelligence, agent_resources or documents"), ImportQuery),
+    request_body(content_type = "multipart/form-data", description = "`file` (required) and `mapping` (optional) parts"),
+    responses(
+        (status = 200, body = ImportReport),
+        (status = 401, description = "operator token missing or wrong", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+    security(("operator_token" = []))
+)]
+pub async fn shared_upload(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(kind): Path<String>,
+    Query(q): Query<ImportQuery>,
+    multipart: Multipart,
+) -> AppResult<Response> {
+    crate::routes::tenants::check_operator(&state, &headers)?;
+    let kind = parse_kind(&kind)?;
+    if !matches!(
+        kind,
+        ImportKind::MarketIntelligence | ImportKind::AgentResources | ImportKind::Documents
+    ) {
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+            "the shared knowledge base takes market_intelligence, agent_resources and documents",
+        )
+        .with_field("kind"));
+    }
+    let upload = read_upload(&state, multipart).await?;
+    let ctx = roost_db::Ctx {
+        tenant: roost_db::SHARED_TENANT,
+        actor: roost_db::Actor {
+            user_id: None,
+            device_id: None,
+            ip,
+        },
+    };
+    let result = run(&state, &ctx, upload.request(kind, &q)).await;
+    respond(result, "/api/v1/shared/imports")
+}
+
+fn parse_kind(kind: &str) -> AppResult<ImportKind> {
+    ImportKind::parse(kind).ok_or_else(|| {
         AppError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::NotFound,
@@ -59,7 +114,31 @@ pub async fn upload(
                 ImportKind::ALL.map(ImportKind::as_str).join(", ")
             ),
         )
-    })?;
+    })
+}
+
+/// The parts of an import upload.
+struct Upload {
+    file_name: String,
+    bytes: Vec<u8>,
+    mapping: Option<String>,
+}
+
+impl Upload {
+    fn request(self, kind: ImportKind, q: &ImportQuery) -> ImportRequest {
+        ImportRequest {
+            kind,
+            file_name: self.file_name,
+            bytes: self.bytes,
+            mapping: self.mapping,
+            dry_run: q.dry_run,
+            validation: q.validation,
+            mode: q.mode,
+        }
+    }
+}
+
+async fn read_upload(state: &AppState, mut multipart: Multipart) -> AppResult<Upload> {
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut mapping: Option<String> = None;
     let bad_part = |e: axum::extract::multipart::MultipartError| {
@@ -108,20 +187,15 @@ pub async fn upload(
         )
         .with_field("file")
     })?;
-    let result = run(
-        &state,
-        &auth.ctx(),
-        ImportRequest {
-            kind,
-            file_name: &file_name,
-            bytes,
-            mapping: mapping.as_deref(),
-            dry_run: q.dry_run,
-            validation: q.validation,
-            mode: q.mode,
-        },
-    )
-    .await;
+    Ok(Upload {
+        file_name,
+        bytes,
+        mapping,
+    })
+}
+
+/// The answer to an import: the report, or an error whose `Location` names the kept report.
+fn respond(result: Result<ImportReport, ImportError>, reports_at: &str) -> AppResult<Response> {
     match result {
         Ok(report) => Ok(axum::Json(report).into_response()),
         Err(ImportError::File(msg)) => Err(AppError::new(
@@ -142,7 +216,7 @@ pub async fn upload(
                 report.rejected_because.clone().unwrap_or_default(),
             )
             .into_response();
-            let location = format!("/api/v1/imports/{}", report.id);
+            let location = format!("{reports_at}/{}", report.id);
             res.headers_mut().insert(
                 header::LOCATION,
                 HeaderValue::from_str(&location).expect("ascii"),

@@ -70,7 +70,7 @@ pub async fn register(
     ))
 }
 
-fn check_operator(state: &AppState, headers: &HeaderMap) -> AppResult<()> {
+pub(crate) fn check_operator(state: &AppState, headers: &HeaderMap) -> AppResult<()> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -85,7 +85,7 @@ fn check_operator(state: &AppState, headers: &HeaderMap) -> AppResult<()> {
         Ok(())
     } else {
         Err(AppError::unauthorized(
-            "registering a company needs the operator token on this server",
+            "this needs the operator token of this server",
         ))
     }
 }
