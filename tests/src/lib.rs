@@ -18,6 +18,8 @@ pub enum Backend {
 /// A running server; dropping it stops the server and deletes its temporary files.
 pub struct TestServer {
     pub base: String,
+    /// The server's shared state, for tests that call the library directly (e.g. the demo seed).
+    pub state: roost_server::state::AppState,
     pub backend: Backend,
     pub database_url: String,
     client: reqwest::Client,
@@ -109,6 +111,7 @@ impl TestServer {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
+        let kept = state.clone();
         tokio::spawn(async move {
             roost_server::serve(listener, state, async {
                 let _ = rx.await;
@@ -118,6 +121,7 @@ impl TestServer {
         });
         Some(TestServer {
             base: format!("http://{addr}"),
+            state: kept,
             backend,
             database_url,
             client: reqwest::Client::builder()

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 on_both_backends!(
     clients_are_assigned_to_their_agents,
-    knowledge_imports_json_documents_and_audiences
+    knowledge_imports_json_documents_and_audiences,
+    the_demo_company_comes_with_data
 );
 
 fn names(v: &Value, key: &str) -> Vec<String> {
@@ -298,4 +299,39 @@ async fn the_shared_knowledge_base_is_the_operators(backend: roost_tests::Backen
         .try_login("roost-shared", "operator@roost.invalid", "anything-at-all")
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn the_demo_company_comes_with_data(s: TestServer) {
+    assert!(roost_server::demo::seed(&s.state).await.unwrap(), "created");
+    assert!(
+        !roost_server::demo::seed(&s.state).await.unwrap(),
+        "idempotent"
+    );
+    let agent = s
+        .login("demo", "agent@demo.roost.test", "demo-agent-pass")
+        .await;
+    let listings = s.all_listings(&agent.access).await;
+    assert_eq!(listings.len(), 300);
+    let villas_in_ranches = listings
+        .iter()
+        .filter(|l| l["community"] == "Arabian Ranches" && l["property_type"] == "Villa")
+        .count();
+    assert!(villas_in_ranches >= 10, "{villas_in_ranches}");
+    assert!(listings.iter().all(|l| l["price"]["currency"] == "AED"));
+    assert_eq!(
+        names(&s.get("/api/v1/clients", &agent.access).await.body, "name"),
+        ["Ivan Petrov", "Layla Haddad"]
+    );
+    let knowledge = names(
+        &s.get("/api/v1/knowledge", &agent.access).await.body,
+        "title",
+    );
+    assert!(
+        knowledge.contains(&"Off-plan commission split".to_string()),
+        "{knowledge:?}"
+    );
+    assert!(
+        !knowledge.contains(&"Quarterly targets".to_string()),
+        "managers only"
+    );
 }

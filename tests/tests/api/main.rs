@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod config;
+mod crash;
 mod embeddings;
 mod errors;
 mod imports;
