@@ -84,6 +84,27 @@ impl TestServer {
         Self::start_full(backend, |_| {}, embedder).await
     }
 
+    /// Stops this server and starts another on the same database (e.g. to add a model).
+    pub async fn restart(
+        mut self,
+        embedder: Option<std::sync::Arc<roost_embed::Embedder>>,
+    ) -> TestServer {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // Let the old server close its pool before the new one opens the file.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        Self::start_in(
+            self.backend,
+            dir,
+            self.database_url.clone(),
+            |_| {},
+            embedder,
+        )
+        .await
+    }
+
     async fn start_full(
         backend: Backend,
         tweak: impl FnOnce(&mut Settings),
@@ -94,6 +115,16 @@ impl TestServer {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("roost.db").display()),
             Backend::Postgres => fresh_postgres_url().await?,
         };
+        Some(Self::start_in(backend, dir, database_url, tweak, embedder).await)
+    }
+
+    async fn start_in(
+        backend: Backend,
+        dir: tempfile::TempDir,
+        database_url: String,
+        tweak: impl FnOnce(&mut Settings),
+        embedder: Option<std::sync::Arc<roost_embed::Embedder>>,
+    ) -> TestServer {
         let mut settings = Settings {
             data_dir: dir.path().to_path_buf(),
             database_url: Some(database_url.clone()),
@@ -119,7 +150,7 @@ impl TestServer {
             .await
             .expect("serve");
         });
-        Some(TestServer {
+        TestServer {
             base: format!("http://{addr}"),
             state: kept,
             backend,
@@ -130,7 +161,7 @@ impl TestServer {
                 .expect("client"),
             shutdown: Some(tx),
             _dir: dir,
-        })
+        }
     }
 
     /// A request builder for `path` with an optional bearer token.

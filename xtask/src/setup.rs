@@ -10,7 +10,21 @@ use crate::{Ctx, is_root, output, run_cmd, step, succeeds};
 
 /// Debian packages the build, the tests and the demo need. Append here.
 /// python3-pip fetches the embedding model and ONNX Runtime (xtask/src/models.rs).
-const APT_PACKAGES: &[&str] = &["build-essential", "pkg-config", "postgresql", "python3-pip"];
+/// libssl-dev: SQLCipher's crypto (roost-core's encrypted cache links the system libcrypto).
+/// The OS keyring (roost-core's `KeyringStore`): libdbus-1-dev to build its Secret Service
+/// client; keyutils (`keyctl`), dbus-daemon (`dbus-run-session`) and gnome-keyring to give
+/// the tests a real keyring (xtask/src/test.rs).
+const APT_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "postgresql",
+    "python3-pip",
+    "libssl-dev",
+    "libdbus-1-dev",
+    "keyutils",
+    "dbus-daemon",
+    "gnome-keyring",
+];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 

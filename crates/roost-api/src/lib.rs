@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod import_formats;
 pub mod imports;
 pub mod knowledge;
 pub mod listings;

@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use roost_api::listings::Listing;
 use roost_api::sync::{Change, ChangePage};
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::cache::{Cache, upsert_listing};
 use crate::decide::{Decision, decide};
@@ -34,7 +34,7 @@ impl Cache {
         }
         let path = self.path.clone();
         let tx = self.conn.transaction().at(&path)?;
-        let applied = apply_changes(&tx, page).map_err(|e| match e {
+        let (applied, touched) = apply_changes(&tx, page).map_err(|e| match e {
             ApplyError::Sql(source) => CoreError::Sqlite {
                 path: path.clone(),
                 source,
@@ -43,8 +43,11 @@ impl Cache {
         })?;
         // Dropping `tx` on an error above rolls everything back.
         tx.commit().at(&path)?;
-        if applied.listings_upserted + applied.listings_deleted > 0 {
-            self.forget_derived();
+        if !touched.is_empty() {
+            // Patch the loaded search index with just these listings; reloading all of it
+            // costs about a second per 100k listings.
+            self.parse_context = None;
+            self.update_search_index(&touched)?;
         }
         Ok(applied)
     }
@@ -61,7 +64,12 @@ impl From<rusqlite::Error> for ApplyError {
     }
 }
 
-fn apply_changes(tx: &Transaction<'_>, page: &ChangePage) -> Result<Applied, ApplyError> {
+/// Applies the changes; returns what changed and the rids of the listings written or removed.
+fn apply_changes(
+    tx: &Transaction<'_>,
+    page: &ChangePage,
+) -> Result<(Applied, Vec<i64>), ApplyError> {
+    let mut touched = Vec::new();
     let dim = page.embedding_model.as_ref().map(|m| m.dim as usize);
     let mut applied = Applied {
         cursor: page.next_cursor,
@@ -75,6 +83,7 @@ fn apply_changes(tx: &Transaction<'_>, page: &ChangePage) -> Result<Applied, App
                 embedding,
             } => {
                 let rid = upsert_listing(tx, listing, *seq)?;
+                touched.push(rid);
                 index_text(tx, rid, listing)?;
                 match (embedding, dim) {
                     (Some(b64), Some(dim)) => {
@@ -96,6 +105,11 @@ fn apply_changes(tx: &Transaction<'_>, page: &ChangePage) -> Result<Applied, App
             }
             Change::ListingDeleted { id, .. } => {
                 let id = id.to_string();
+                let rid: Option<i64> = tx
+                    .prepare_cached("SELECT rid FROM listings WHERE id = ?1")?
+                    .query_row([&id], |r| r.get(0))
+                    .optional()?;
+                touched.extend(rid);
                 for sql in [
                     "DELETE FROM embeddings WHERE rid IN (SELECT rid FROM listings WHERE id = ?1)",
                     "DELETE FROM listings_fts WHERE rowid IN (SELECT rid FROM listings WHERE id = ?1)",
@@ -154,7 +168,7 @@ fn apply_changes(tx: &Transaction<'_>, page: &ChangePage) -> Result<Applied, App
         model.map(|m| m.dim),
         page.scope
     ])?;
-    Ok(applied)
+    Ok((applied, touched))
 }
 
 fn put_record(

@@ -1,6 +1,8 @@
 //! The device cache: one SQLite file per tenant and user, a copy of what the server sent.
 //!
-//! Encryption at rest (SQLCipher) is a follow-up; until then the file is plain SQLite.
+//! The app opens it encrypted ([`Cache::open_encrypted`], SQLCipher with a raw 256-bit key
+//! from the [`SecretStore`](crate::SecretStore)); plain [`Cache::open`] remains for tests,
+//! benches and tools that build throw-away caches.
 
 use std::path::{Path, PathBuf};
 
@@ -13,10 +15,14 @@ use crate::decide::{LocalModel, SyncState};
 use crate::error::{CoreError, CoreResult, SqlContext};
 use crate::query::ParseContext;
 use crate::schema;
+use crate::secrets::CacheKey;
 use crate::vectors::VectorIndex;
 
 /// The cache file inside a user's folder.
 pub const CACHE_FILE: &str = "cache.sqlite3";
+
+/// What SQLite writes beside the cache file; removed with it.
+const SIDE_FILES: &[&str] = &["-wal", "-shm", "-journal"];
 
 /// An open device cache. Not `Sync`: share it behind a mutex.
 pub struct Cache {
@@ -37,25 +43,44 @@ impl std::fmt::Debug for Cache {
 }
 
 impl Cache {
-    /// Opens (creating if needed) `root/<tenant>/<user>/cache.sqlite3`. One file per tenant and
-    /// user keeps one company's data out of another's folder on a shared machine.
+    /// Opens (creating if needed) `root/<tenant>/<user>/cache.sqlite3` **unencrypted**. For
+    /// tests, benches and tools; the app uses [`Cache::open_encrypted`].
     pub fn open(root: &Path, tenant: &str, user: &str) -> CoreResult<Cache> {
-        for part in [tenant, user] {
-            check_name_part(part)?;
-        }
-        let dir = root.join(tenant).join(user);
-        std::fs::create_dir_all(&dir).map_err(|source| CoreError::CreateDir {
-            path: dir.clone(),
-            source,
-        })?;
-        Cache::open_file(&dir.join(CACHE_FILE))
+        Cache::open_file(&create_cache_dir(root, tenant, user)?)
     }
 
-    /// Opens (creating if needed) the cache at `path`.
+    /// Opens (creating if needed) `root/<tenant>/<user>/cache.sqlite3` encrypted with `key`.
+    /// A file written under another key, or a plain SQLite file, fails with SQLite's "file is
+    /// not a database".
+    pub fn open_encrypted(
+        root: &Path,
+        tenant: &str,
+        user: &str,
+        key: &CacheKey,
+    ) -> CoreResult<Cache> {
+        Cache::open_file_encrypted(&create_cache_dir(root, tenant, user)?, key)
+    }
+
+    /// Opens (creating if needed) the unencrypted cache at `path`.
     pub fn open_file(path: &Path) -> CoreResult<Cache> {
+        Cache::open_with(path, None)
+    }
+
+    /// Opens (creating if needed) the cache at `path`, encrypted with `key`.
+    pub fn open_file_encrypted(path: &Path, key: &CacheKey) -> CoreResult<Cache> {
+        Cache::open_with(path, Some(key))
+    }
+
+    fn open_with(path: &Path, key: Option<&CacheKey>) -> CoreResult<Cache> {
         let mut conn = Connection::open(path).at(path)?;
+        if let Some(key) = key {
+            // Before any other statement: SQLCipher decrypts the first page with it. It does
+            // not check the key itself; the first read below fails if it is wrong.
+            conn.execute_batch(&key.pragma()).at(path)?;
+        }
         // WAL: searches read while a sync writes. synchronous=NORMAL may lose the last
         // transaction on power loss, never half of one; that page is simply fetched again.
+        // (With SQLCipher the WAL is encrypted too; the -shm index holds no row data.)
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -207,6 +232,53 @@ impl Cache {
         self.vectors = None;
         self.parse_context = None;
     }
+}
+
+/// `root/<tenant>/<user>`, the folder of one user's cache, after checking the names.
+pub(crate) fn cache_dir(root: &Path, tenant: &str, user: &str) -> CoreResult<PathBuf> {
+    for part in [tenant, user] {
+        check_name_part(part)?;
+    }
+    Ok(root.join(tenant).join(user))
+}
+
+/// Creates the folder of one user's cache and returns the cache file's path. One file per
+/// tenant and user keeps one company's data out of another's folder on a shared machine.
+fn create_cache_dir(root: &Path, tenant: &str, user: &str) -> CoreResult<PathBuf> {
+    let dir = cache_dir(root, tenant, user)?;
+    std::fs::create_dir_all(&dir).map_err(|source| CoreError::CreateDir {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(dir.join(CACHE_FILE))
+}
+
+/// True when `path` is an unencrypted SQLite file (SQLCipher encrypts the header too), e.g.
+/// a cache written before encryption: it cannot be opened with a key and must be replaced.
+pub(crate) fn is_plain_sqlite(path: &Path) -> bool {
+    use std::io::Read;
+    let mut header = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok_and(|()| &header == b"SQLite format 3\0")
+}
+
+/// Deletes the cache file at `path` and SQLite's files beside it; missing files are fine.
+/// The cache must be closed (dropped) first.
+pub(crate) fn remove_cache_files(path: &Path) -> std::io::Result<()> {
+    let mut paths = vec![path.to_path_buf()];
+    for suffix in SIDE_FILES {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        paths.push(PathBuf::from(side));
+    }
+    for p in paths {
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Tenant and user name the cache folders: refuse anything that could leave the root.
@@ -394,6 +466,42 @@ mod tests {
         assert_eq!(cache.listing(listing.id).unwrap(), Some(listing.clone()));
         assert_eq!(cache.listing_ids().unwrap(), vec![listing.id]);
         assert!(dir.path().join("t").join("u").join(CACHE_FILE).exists());
+    }
+
+    #[test]
+    fn an_encrypted_cache_needs_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = CacheKey::generate().unwrap();
+        let mut cache = Cache::open_encrypted(dir.path(), "t", "u", &key).unwrap();
+        let listing = crate::testdata::listing(1);
+        let tx = cache.conn.transaction().unwrap();
+        upsert_listing(&tx, &listing, 1).unwrap();
+        tx.commit().unwrap();
+        let path = cache.path().to_path_buf();
+        drop(cache);
+
+        assert!(!is_plain_sqlite(&path));
+        let again = Cache::open_encrypted(dir.path(), "t", "u", &key).unwrap();
+        assert_eq!(again.listing(listing.id).unwrap(), Some(listing));
+        drop(again);
+        for wrong in [
+            Cache::open_file(&path),
+            Cache::open_file_encrypted(&path, &CacheKey::generate().unwrap()),
+        ] {
+            let err = wrong.unwrap_err().to_string();
+            assert!(err.contains("file is not a database"), "{err}");
+        }
+        remove_cache_files(&path).unwrap();
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_plain_cache_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite3");
+        drop(Cache::open_file(&path).unwrap());
+        assert!(is_plain_sqlite(&path));
+        assert!(!is_plain_sqlite(&dir.path().join("missing")));
     }
 
     #[test]

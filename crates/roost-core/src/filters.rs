@@ -1,6 +1,8 @@
 //! Exact structured filters, from the filter controls or parsed from the query text, applied
-//! in SQL before any ranking.
+//! before any ranking. Search evaluates them over in-memory columns (`columns.rs`); the SQL
+//! form here defines what they mean, and the tests check the columns against it.
 
+#[cfg(test)]
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +76,7 @@ impl Filters {
     }
 
     /// A SQL condition over the listings table aliased `l`, and its parameters in order.
+    #[cfg(test)]
     pub(crate) fn to_sql(&self) -> (String, Vec<Value>) {
         let mut sql = Sql::default();
         if let Some(p) = &self.price {
@@ -119,12 +122,14 @@ impl Filters {
     }
 }
 
+#[cfg(test)]
 #[derive(Default)]
 struct Sql {
     conditions: Vec<String>,
     params: Vec<Value>,
 }
 
+#[cfg(test)]
 impl Sql {
     fn cond<const N: usize>(&mut self, condition: &str, params: [Value; N]) {
         self.conditions.push(condition.to_string());

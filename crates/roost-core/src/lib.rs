@@ -1,25 +1,36 @@
 //! The offline core of the Roost apps, shared by the desktop shell and (later) mobile: no UI,
 //! no Tauri.
 //!
-//! - [`Cache`]: one SQLite file per tenant and user on the device (WAL), a copy of the
-//!   server's listings, their vectors and the tenant config.
+//! - [`Cache`]: one SQLite file per tenant and user on the device (WAL, SQLCipher-encrypted
+//!   with a key kept in the OS keyring), a copy of the server's listings, their vectors and
+//!   the tenant config.
+//! - [`secrets`]: the `SecretStore` trait (keyring on desktop; a platform keystore on mobile)
+//!   and the `Session` that signs in, restores and signs out.
 //! - Sync: [`decide`] verifies a fetched page against the local state without side effects;
 //!   [`Cache::apply_page`] applies it and its cursor in one transaction; [`SyncClient`] pulls
 //!   pages until the feed is exhausted and resumes where an interrupted sync stopped.
-//! - Search: [`query::parse`] reads filters out of typed text; [`Cache::search`] filters in SQL
-//!   and ranks by BM25 and vector similarity fused by reciprocal rank.
+//! - Search: [`query::parse`] reads filters out of typed text; [`Cache::search`] filters over
+//!   in-memory columns, ranks by BM25 (in memory) and int8 vector similarity re-scored in f32,
+//!   fused by reciprocal rank; sync patches the index with the listings it touched.
 
 mod apply;
 mod cache;
 mod client;
+mod columns;
 mod decide;
 mod error;
 mod filters;
+mod keywords;
+mod quantised;
 pub mod query;
 mod schema;
 mod search;
+pub mod secrets;
+mod snippet;
 pub mod vectors;
 
+#[cfg(test)]
+mod index_tests;
 #[cfg(test)]
 mod testdata;
 
@@ -32,4 +43,7 @@ pub use filters::{Bounds, Filters, PriceRange};
 pub use query::{ParseContext, ParsedQuery};
 pub use search::{
     FacetCount, Facets, QueryEmbedder, Ranking, SearchHit, SearchRequest, SearchResults,
+};
+pub use secrets::{
+    Account, CacheKey, KeyringStore, SecretError, SecretStore, Session, SessionError, SignOut,
 };

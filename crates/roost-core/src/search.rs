@@ -1,32 +1,28 @@
-//! Search on the device: exact filters in SQL first, then the filtered listings ranked by
-//! FTS5 BM25 over the words the parser left and by cosine similarity to the query's vector,
-//! fused by reciprocal rank. Results are ids, scores and snippets; the UI fetches what it shows.
+//! Search on the device, over the in-memory copy of the listings ([`VectorIndex`]): exact
+//! filters over columns first, then the passing listings ranked by BM25 over the words the
+//! parser left and by cosine similarity to the query's vector, fused by reciprocal rank.
+//! Results are ids, scores and snippets; the UI fetches what it shows.
+//!
+//! SQL is only touched for the final page (ids, titles, FTS5 snippets).
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::params_from_iter;
-use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::cache::{Cache, parse_uuid};
+use crate::columns::RowSet;
 use crate::error::{CoreResult, SqlContext};
 use crate::filters::Filters;
+use crate::keywords::query_terms;
 use crate::query::{ParseContext, ParsedQuery, parse};
+use crate::snippet::snippet;
 use crate::vectors::VectorIndex;
 
 /// Reciprocal rank fusion constant (Cormack et al.): damps the weight of the very top ranks.
 const RRF_K: f64 = 60.0;
 /// How deep each ranking goes before fusion.
 const MIN_RANK_DEPTH: usize = 100;
-/// BM25 column weights: title, description, community, property_type, attributes.
-const BM25: &str = "bm25(listings_fts, 3.0, 1.0, 1.0, 1.0, 0.5)";
-/// Words that carry no meaning for keyword ranking (they still reach the embedder).
-const STOPWORDS: &[&str] = &[
-    "a", "an", "and", "any", "are", "at", "by", "find", "for", "from", "i", "in", "is", "looking",
-    "me", "my", "near", "need", "of", "on", "or", "please", "show", "some", "the", "to", "want",
-    "with",
-];
 
 /// Turns a query into a vector of the cache's vector space, on the device.
 pub trait QueryEmbedder {
@@ -147,79 +143,124 @@ impl Cache {
         Ok(parse(text, self.parse_context()?))
     }
 
-    /// The in-memory vectors, loaded on first use after a sync; `None` while the cache holds
-    /// no vectors.
-    pub fn vector_index(&mut self) -> CoreResult<Option<&VectorIndex>> {
+    /// Loads the in-memory index when a sync dropped it (or on first use).
+    fn ensure_index(&mut self) -> CoreResult<()> {
         if self.vectors.is_none() {
-            let Some(model) = self.sync_state()?.model else {
-                return Ok(None);
-            };
-            let index = VectorIndex::load(&self.conn, &model).at(&self.path)?;
+            let model = self.sync_state()?.model;
+            let index = VectorIndex::load(&self.conn, model.as_ref()).at(&self.path)?;
             self.vectors = Some(index);
         }
+        Ok(())
+    }
+
+    /// The in-memory index, loaded on first use after a sync; `None` while the cache holds
+    /// no vectors.
+    pub fn vector_index(&mut self) -> CoreResult<Option<&VectorIndex>> {
+        self.ensure_index()?;
         Ok(self.vectors.as_ref().filter(|v| !v.is_empty()))
     }
 
-    /// Searches the cache. `embedder` adds semantic ranking; without one (or when its model is
-    /// not the cache's) ranking is keyword-only and [`Ranking::semantic_unavailable`] says why.
-    ///
-    /// Every hit passes the filters (the controls', completed from the text). With filters,
-    /// all passing listings are listed, ranked ones first; without, only listings the words
-    /// or the vectors rank.
+    /// Brings a loaded index up to date with the listings `rids` (upserted or deleted) after
+    /// a sync wrote them, instead of reloading everything. Does nothing when no index is
+    /// loaded; reloads when the sync changed the model.
+    pub fn update_search_index(&mut self, rids: &[i64]) -> CoreResult<()> {
+        if self.vectors.is_none() {
+            return Ok(());
+        }
+        let model = self.sync_state()?.model;
+        if self.vectors.as_ref().and_then(VectorIndex::model) != model.as_ref() {
+            self.vectors = None;
+            return self.ensure_index();
+        }
+        let index = self.vectors.as_mut().expect("checked above");
+        index.update(&self.conn, rids).at(&self.path)?;
+        self.parse_context = None;
+        Ok(())
+    }
+
+    /// Searches the cache: the first page of [`Cache::search_page`].
     pub fn search(
         &mut self,
         req: &SearchRequest,
         embedder: Option<&dyn QueryEmbedder>,
     ) -> CoreResult<SearchResults> {
+        self.search_page(req, 0, embedder)
+    }
+
+    /// Searches the cache and returns `req.limit` hits after skipping `offset`. `embedder`
+    /// adds semantic ranking; without one (or when its model is not the cache's) ranking is
+    /// keyword-only and [`Ranking::semantic_unavailable`] says why.
+    ///
+    /// Every hit passes the filters (the controls', completed from the text). With filters,
+    /// all passing listings are listed, ranked ones first, then the rest newest first;
+    /// without, only listings the words or the vectors rank (up to a few times `limit`).
+    /// Pages of one search must use the same `limit`; each listing then shows on one page.
+    pub fn search_page(
+        &mut self,
+        req: &SearchRequest,
+        offset: usize,
+        embedder: Option<&dyn QueryEmbedder>,
+    ) -> CoreResult<SearchResults> {
         let parsed = self.parse(&req.text)?;
         let filters = req.filters.clone().or(parsed.filters.clone());
+        let wanted = offset.saturating_add(req.limit);
+        // Not deeper for later pages: deeper lists would reorder the fusion, and a listing
+        // could show on two pages. Pages must therefore keep the same `limit`.
         let depth = req.limit.saturating_mul(3).max(MIN_RANK_DEPTH);
+        self.ensure_index()?;
+        let index = self.vectors.as_ref().expect("loaded above");
 
-        // One pass over the filters; keyword and vector ranking then keep only these rids.
         // `None` when there are no filters: everything passes.
-        let passing = if filters.is_empty() {
-            None
-        } else {
-            Some(self.passing_newest_first(&filters)?)
-        };
+        let passing = (!filters.is_empty()).then(|| index.columns.passing(&filters));
         let total = match &passing {
-            Some(rids) => rids.len() as u64,
-            None => self.listing_count()?,
-        };
-        let allowed: Option<HashSet<i64>> = passing.as_ref().map(|r| r.iter().copied().collect());
+            Some(rows) => rows.len(),
+            None => index.columns.live(),
+        } as u64;
 
-        let fts_query = fts_query(&parsed.residual);
-        let keyword = match &fts_query {
-            Some(q) => self.keyword_ranks(q, allowed.as_ref(), depth)?,
-            None => vec![],
-        };
+        let terms = query_terms(&parsed.residual);
+        let keyword = index.keywords.top(&terms, passing.as_deref(), depth);
 
         let text = req.text.trim();
         let (semantic, semantic_unavailable) = if text.is_empty() {
             (None, None)
         } else {
-            match self.semantic_ranks(text, passing.as_deref(), depth, embedder)? {
+            match semantic_ranks(index, text, passing.as_deref(), depth, embedder) {
                 Ok(ranks) => (Some(ranks), None),
                 Err(why) => (None, Some(why)),
             }
         };
 
         let mut fused = fuse(&keyword, semantic.as_deref().unwrap_or(&[]));
-        fused.truncate(req.limit);
         // Filters decide membership and words only order the listings that pass them; with
         // no filters, the words decide (a word matching nothing must not list everything).
-        let ranked = fts_query.is_some() || semantic.is_some();
-        if fused.len() < req.limit && (passing.is_some() || !ranked) {
-            self.fill_unranked(&mut fused, passing.as_deref(), req.limit)?;
-        }
+        let ranked = !terms.is_empty() || semantic.is_some();
+        let page: Vec<(u32, f64)> = if fused.len() >= wanted || (passing.is_none() && ranked) {
+            fused.drain(..).skip(offset).take(req.limit).collect()
+        } else {
+            let skip = offset.saturating_sub(fused.len());
+            let set = RowSet::new(
+                index.columns.rows(),
+                &fused.iter().map(|f| f.0).collect::<Vec<_>>(),
+            );
+            let rest = index.columns.newest(
+                passing.as_deref(),
+                &|r| set.contains(r),
+                skip,
+                wanted - fused.len().max(offset),
+            );
+            let mut page: Vec<(u32, f64)> = fused.drain(..).skip(offset).collect();
+            page.extend(rest.into_iter().map(|r| (r, 0.0)));
+            page.truncate(req.limit);
+            page
+        };
 
-        let keyword_hits: HashSet<i64> = keyword.iter().copied().collect();
-        let hits = self.describe(&fused, fts_query.as_deref(), &keyword_hits)?;
+        let keyword_hits: HashSet<u32> = keyword.iter().copied().collect();
+        let hits = self.describe(&page, &terms, &keyword_hits)?;
         Ok(SearchResults {
             hits,
             total,
             ranking: Ranking {
-                keyword: fts_query.is_some(),
+                keyword: !terms.is_empty(),
                 semantic: semantic.is_some(),
                 semantic_unavailable,
             },
@@ -229,212 +270,55 @@ impl Cache {
     }
 
     /// Counts per property type, community and bedrooms over the listings passing `filters`.
-    pub fn facets(&self, filters: &Filters) -> CoreResult<Facets> {
-        let (cond, params) = filters.to_sql();
-        let counts = |column: &str| -> CoreResult<Vec<(Value, u64)>> {
-            let sql = format!(
-                "SELECT MIN({column}), COUNT(*) FROM listings l WHERE ({cond}) AND {column} IS NOT NULL \
-                 GROUP BY {column} ORDER BY COUNT(*) DESC, MIN({column})"
-            );
-            let mut stmt = self.conn.prepare(&sql).at(&self.path)?;
-            stmt.query_map(params_from_iter(&params), |r| {
-                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
-            })
-            .at(&self.path)?
-            .collect::<Result<Vec<_>, _>>()
-            .at(&self.path)
+    pub fn facets(&mut self, filters: &Filters) -> CoreResult<Facets> {
+        self.ensure_index()?;
+        let columns = &self.vectors.as_ref().expect("loaded above").columns;
+        let rows = if filters.is_empty() {
+            columns.all_rows()
+        } else {
+            columns.passing(filters)
         };
-        let text = |rows: Vec<(Value, u64)>| {
-            rows.into_iter()
-                .filter_map(|(v, count)| match v {
-                    Value::Text(value) => Some(FacetCount { value, count }),
-                    _ => None,
-                })
-                .collect()
-        };
-        let mut bedrooms: Vec<FacetCount<u16>> = counts("l.bedrooms")?
-            .into_iter()
-            .filter_map(|(v, count)| match v {
-                Value::Integer(n) => Some(FacetCount {
-                    value: u16::try_from(n).ok()?,
-                    count,
-                }),
-                _ => None,
-            })
-            .collect();
-        bedrooms.sort_by_key(|f| f.value);
-        Ok(Facets {
-            property_types: text(counts("l.property_type")?),
-            communities: text(counts("l.community")?),
-            bedrooms,
-        })
+        Ok(columns.facets(&rows))
     }
 
-    /// Rids of the listings passing `filters`, newest first (the order unranked ones show in).
-    fn passing_newest_first(&self, filters: &Filters) -> CoreResult<Vec<i64>> {
-        let (cond, params) = filters.to_sql();
-        // Sorted here, not in SQL: given ORDER BY, SQLite may walk the whole table in
-        // `listings_newest` order instead of using a selective filter index.
-        let sql = format!("SELECT l.rid, l.updated_at FROM listings l WHERE {cond}");
-        let mut stmt = self.conn.prepare(&sql).at(&self.path)?;
-        let mut rows = stmt
-            .query_map(params_from_iter(params), |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-            })
-            .at(&self.path)?
-            .collect::<Result<Vec<_>, _>>()
-            .at(&self.path)?;
-        rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        Ok(rows.into_iter().map(|(rid, _)| rid).collect())
-    }
-
-    /// Listings matching `fts`, best BM25 first, as rids; only `allowed` ones when given.
-    ///
-    /// The full-text match runs first and the filter is applied to its rows: joined in SQL,
-    /// SQLite may drive from the filtered listings and run the match once per row, which is
-    /// ~20× slower on 100k listings.
-    fn keyword_ranks(
-        &self,
-        fts: &str,
-        allowed: Option<&HashSet<i64>>,
-        depth: usize,
-    ) -> CoreResult<Vec<i64>> {
-        let limit = if allowed.is_some() { -1 } else { depth as i64 };
-        let sql = format!(
-            "SELECT rowid FROM listings_fts WHERE listings_fts MATCH ?1 ORDER BY {BM25} LIMIT ?2"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql).at(&self.path)?;
-        let mut rows = stmt.query(rusqlite::params![fts, limit]).at(&self.path)?;
-        let mut rids = Vec::new();
-        while rids.len() < depth
-            && let Some(row) = rows.next().at(&self.path)?
-        {
-            let rid: i64 = row.get(0).at(&self.path)?;
-            if allowed.is_none_or(|a| a.contains(&rid)) {
-                rids.push(rid);
-            }
-        }
-        Ok(rids)
-    }
-
-    /// Listings by similarity to the embedded query (only `passing` ones when given), or why
-    /// that is not possible.
-    fn semantic_ranks(
-        &mut self,
-        text: &str,
-        passing: Option<&[i64]>,
-        depth: usize,
-        embedder: Option<&dyn QueryEmbedder>,
-    ) -> CoreResult<Result<Vec<i64>, String>> {
-        let Some(embedder) = embedder else {
-            return Ok(Err("no embedding model on this device".into()));
-        };
-        let Some(index) = self.vector_index()? else {
-            return Ok(Err("the cache holds no vectors yet".into()));
-        };
-        if index.model().id != embedder.model_id() {
-            return Ok(Err(format!(
-                "the device's model {} is not the model of the synced vectors ({})",
-                embedder.model_id(),
-                index.model().id
-            )));
-        }
-        let query = match embedder.embed_query(text) {
-            Ok(q) if q.len() == index.model().dim as usize => q,
-            Ok(q) => {
-                return Ok(Err(format!(
-                    "the model returned {} dimensions, the vectors have {}",
-                    q.len(),
-                    index.model().dim
-                )));
-            }
-            Err(e) => return Ok(Err(format!("embedding the query failed: {e}"))),
-        };
-        let top = index.top_k(&query, passing, depth);
-        Ok(Ok(top.into_iter().map(|(rid, _)| rid).collect()))
-    }
-
-    /// Appends listings no ranking placed, newest first, until `limit`: from `passing` when
-    /// filtered, else from all listings.
-    fn fill_unranked(
-        &self,
-        fused: &mut Vec<(i64, f64)>,
-        passing: Option<&[i64]>,
-        limit: usize,
-    ) -> CoreResult<()> {
-        let newest = match passing {
-            Some(rids) => rids.to_vec(),
-            None => {
-                let mut stmt = self
-                    .conn
-                    .prepare_cached(
-                        "SELECT rid FROM listings ORDER BY updated_at DESC, rid LIMIT ?1",
-                    )
-                    .at(&self.path)?;
-                stmt.query_map([(limit + fused.len()) as i64], |r| r.get::<_, i64>(0))
-                    .at(&self.path)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .at(&self.path)?
-            }
-        };
-        let seen: HashSet<i64> = fused.iter().map(|(rid, _)| *rid).collect();
-        for rid in newest {
-            if fused.len() >= limit {
-                break;
-            }
-            if !seen.contains(&rid) {
-                fused.push((rid, 0.0));
-            }
-        }
-        Ok(())
-    }
-
-    /// Ids and snippets for the final hits, in order.
+    /// Ids and snippets for the final hits, in order: the words around a matching query
+    /// word for keyword hits, else the title.
     fn describe(
         &self,
-        ranked: &[(i64, f64)],
-        fts: Option<&str>,
-        keyword_hits: &HashSet<i64>,
+        ranked: &[(u32, f64)],
+        terms: &[String],
+        keyword_hits: &HashSet<u32>,
     ) -> CoreResult<Vec<SearchHit>> {
         if ranked.is_empty() {
             return Ok(vec![]);
         }
         // Integers only, so the list can be inlined safely.
-        let list = |rids: &mut dyn Iterator<Item = i64>| {
-            rids.map(|r| r.to_string()).collect::<Vec<_>>().join(",")
-        };
-        let mut snippets: HashMap<i64, String> = HashMap::new();
-        if let Some(fts) = fts {
-            let with_text = list(
-                &mut ranked
-                    .iter()
-                    .map(|r| r.0)
-                    .filter(|r| keyword_hits.contains(r)),
-            );
-            if !with_text.is_empty() {
-                let sql = format!(
-                    "SELECT rowid, snippet(listings_fts, -1, '', '', '…', 16) FROM listings_fts
-                     WHERE listings_fts MATCH ?1 AND rowid IN ({with_text})"
-                );
-                let mut stmt = self.conn.prepare(&sql).at(&self.path)?;
-                let rows = stmt
-                    .query_map([fts], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .at(&self.path)?;
-                for row in rows {
-                    let (rid, snippet) = row.at(&self.path)?;
-                    snippets.insert(rid, snippet);
-                }
-            }
-        }
+        let list = ranked
+            .iter()
+            .map(|r| r.0.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
         let sql = format!(
-            "SELECT rid, id, COALESCE(title, substr(description, 1, 120), external_id)
-             FROM listings WHERE rid IN ({})",
-            list(&mut ranked.iter().map(|r| r.0))
+            "SELECT rid, id, COALESCE(title, substr(description, 1, 120), external_id),
+                 title, description, community, property_type
+             FROM listings WHERE rid IN ({list})"
         );
         let mut stmt = self.conn.prepare(&sql).at(&self.path)?;
-        let mut rows: HashMap<i64, (String, String)> = HashMap::new();
+        let mut rows: HashMap<u32, (String, String)> = HashMap::new();
         for row in stmt
-            .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+            .query_map([], |r| {
+                let rid: u32 = r.get(0)?;
+                let mut shown: String = r.get(2)?;
+                if keyword_hits.contains(&rid) {
+                    let text = |i| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default);
+                    let columns = [text(3)?, text(4)?, text(5)?, text(6)?];
+                    let columns = columns.each_ref().map(String::as_str);
+                    if let Some(s) = snippet(&columns, terms) {
+                        shown = s;
+                    }
+                }
+                Ok((rid, (r.get(1)?, shown)))
+            })
             .at(&self.path)?
         {
             let (rid, v) = row.at(&self.path)?;
@@ -443,8 +327,7 @@ impl Cache {
         ranked
             .iter()
             .filter_map(|(rid, score)| {
-                let (id, title) = rows.remove(rid)?;
-                let snippet = snippets.remove(rid).unwrap_or(title);
+                let (id, snippet) = rows.remove(rid)?;
                 Some(parse_uuid(&id).map(|id| SearchHit {
                     id,
                     score: *score,
@@ -455,24 +338,52 @@ impl Cache {
     }
 }
 
-/// An FTS5 query matching any meaningful word of `residual`; `None` when none is left.
-/// Words are quoted, so nothing the agent types is read as FTS syntax.
-pub(crate) fn fts_query(residual: &str) -> Option<String> {
-    let mut seen = HashSet::new();
-    let words: Vec<String> = residual
-        .split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
-        .filter(|w| !w.is_empty() && !STOPWORDS.contains(&w.as_str()))
-        .filter(|w| seen.insert(w.clone()))
-        .map(|w| format!("\"{w}\""))
-        .collect();
-    (!words.is_empty()).then(|| words.join(" OR "))
+/// Listings by similarity to the embedded query (only `passing` rows when given), or why
+/// that is not possible.
+fn semantic_ranks(
+    index: &VectorIndex,
+    text: &str,
+    passing: Option<&[u32]>,
+    depth: usize,
+    embedder: Option<&dyn QueryEmbedder>,
+) -> Result<Vec<u32>, String> {
+    let Some(embedder) = embedder else {
+        return Err("no embedding model on this device".into());
+    };
+    let model = match index.model() {
+        Some(m) if !index.is_empty() => m,
+        _ => return Err("the cache holds no vectors yet".into()),
+    };
+    if model.id != embedder.model_id() {
+        return Err(format!(
+            "the device's model {} is not the model of the synced vectors ({})",
+            embedder.model_id(),
+            model.id
+        ));
+    }
+    let query = match embedder.embed_query(text) {
+        Ok(q) if q.len() == model.dim as usize => q,
+        Ok(q) => {
+            return Err(format!(
+                "the model returned {} dimensions, the vectors have {}",
+                q.len(),
+                model.dim
+            ));
+        }
+        Err(e) => return Err(format!("embedding the query failed: {e}")),
+    };
+    Ok(index
+        .vectors
+        .top_k(&query, passing, depth)
+        .into_iter()
+        .map(|(row, _)| row)
+        .collect())
 }
 
 /// Reciprocal rank fusion: each list adds 1 / (k + rank) for the items it holds. Best first;
 /// ties keep the keyword order, then rid order, so results are stable.
-pub(crate) fn fuse(keyword: &[i64], semantic: &[i64]) -> Vec<(i64, f64)> {
-    let mut scores: HashMap<i64, (f64, usize)> = HashMap::new();
+pub(crate) fn fuse(keyword: &[u32], semantic: &[u32]) -> Vec<(u32, f64)> {
+    let mut scores: HashMap<u32, (f64, usize)> = HashMap::new();
     for list in [keyword, semantic] {
         for (rank, rid) in list.iter().enumerate() {
             let entry = scores.entry(*rid).or_insert((0.0, usize::MAX));
@@ -482,7 +393,7 @@ pub(crate) fn fuse(keyword: &[i64], semantic: &[i64]) -> Vec<(i64, f64)> {
             }
         }
     }
-    let mut fused: Vec<(i64, f64, usize)> = scores
+    let mut fused: Vec<(u32, f64, usize)> = scores
         .into_iter()
         .map(|(rid, (score, keyword_rank))| (rid, score, keyword_rank))
         .collect();
@@ -496,19 +407,6 @@ pub(crate) fn fuse(keyword: &[i64], semantic: &[i64]) -> Vec<(i64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fts_query_quotes_words_and_drops_stopwords() {
-        assert_eq!(
-            fts_query("family home with a swimming-pool").as_deref(),
-            Some("\"family\" OR \"home\" OR \"swimming\" OR \"pool\"")
-        );
-        assert_eq!(fts_query("with the"), None);
-        assert_eq!(
-            fts_query(r#"pool" OR NEAR(x"#).as_deref(),
-            Some("\"pool\" OR \"x\"")
-        );
-    }
 
     #[test]
     fn fusion_rewards_agreement() {

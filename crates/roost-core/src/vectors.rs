@@ -1,201 +1,178 @@
-//! Listing vectors in memory for scoring: one contiguous `Vec<f32>`, loaded once after a sync.
-//! A plain scan over 100k × 384 is memory-bound at a few milliseconds, and filters shrink it
-//! further, so no approximate index is needed at this size.
+//! What search keeps in memory, derived from the cache's tables: per listing its filterable
+//! fields ([`crate::columns`]), its words ([`crate::keywords`]) and its vector
+//! ([`crate::quantised`]), all indexed by the listing's rid.
+//!
+//! Loaded on first search after a sync (~1 s per 100k listings) and kept up to date by
+//! [`VectorIndex::update`] with the rids a sync touched, so the next search need not reload.
+//! The cache keeps it in its `vectors` slot, hence the name.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
+use crate::columns::{Columns, RowFields};
 use crate::decide::LocalModel;
-
-/// Marks a rid without a vector in [`VectorIndex::row_of_rid`].
-const NO_ROW: u32 = u32::MAX;
+use crate::keywords::Keywords;
+use crate::quantised::Quantised;
 
 pub struct VectorIndex {
-    model: LocalModel,
-    dim: usize,
-    /// `rids[i]` owns `data[i * dim .. (i + 1) * dim]`.
-    rids: Vec<i64>,
-    data: Vec<f32>,
-    /// Listing rid → row; rids are small dense integers, so a vector beats a hash map.
-    row_of_rid: Vec<u32>,
+    /// The vector space of `vectors`; `None` while the cache has no model (no vectors).
+    model: Option<LocalModel>,
+    pub(crate) columns: Columns,
+    pub(crate) keywords: Keywords,
+    pub(crate) vectors: Quantised,
 }
 
 impl std::fmt::Debug for VectorIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VectorIndex")
             .field("model", &self.model)
-            .field("rows", &self.rids.len())
+            .field("listings", &self.columns.live())
+            .field("vectors", &self.vectors.count())
             .finish_non_exhaustive()
     }
 }
 
+const ROW_SQL: &str = "SELECT l.rid, l.updated_at, l.price_minor, l.currency, l.bedrooms, \
+     l.bathrooms, l.size_sqft, l.property_type, l.community, l.status, l.furnished, \
+     l.attributes, l.title, l.description, e.vector \
+     FROM listings l LEFT JOIN embeddings e ON e.rid = l.rid";
+
 impl VectorIndex {
-    /// Reads every stored vector of `model`. Rows are normalised on load so that scoring is a
-    /// dot product even if a vector arrived slightly off unit length.
-    pub(crate) fn load(conn: &Connection, model: &LocalModel) -> rusqlite::Result<VectorIndex> {
-        let dim = model.dim as usize;
-        let count: i64 = conn.query_row("SELECT COUNT(*) FROM embeddings", [], |r| r.get(0))?;
-        let count = count as usize;
-        let mut rids = Vec::with_capacity(count);
-        let mut data = Vec::with_capacity(count * dim);
-        let mut stmt = conn.prepare("SELECT rid, vector FROM embeddings ORDER BY rid")?;
+    /// Reads every listing and, when `model` is given, its vector of that model.
+    pub(crate) fn load(
+        conn: &Connection,
+        model: Option<&LocalModel>,
+    ) -> rusqlite::Result<VectorIndex> {
+        let mut index = VectorIndex::empty(model);
+        let mut stmt = conn.prepare(ROW_SQL)?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            let blob = row.get_ref(1)?.as_blob()?;
-            // Checked when applied; a wrong length here means the file was edited: skip it.
-            if blob.len() != dim * 4 {
+            index.set_row(row)?;
+        }
+        index.columns.finish();
+        Ok(index)
+    }
+
+    fn empty(model: Option<&LocalModel>) -> VectorIndex {
+        VectorIndex {
+            model: model.cloned(),
+            columns: Columns::default(),
+            keywords: Keywords::default(),
+            vectors: Quantised::new(model.map_or(0, |m| m.dim as usize)),
+        }
+    }
+
+    /// Re-reads the listings with these rids (changed, added or deleted by a sync) so the
+    /// index equals a fresh [`VectorIndex::load`]. The caller must reload instead when the
+    /// model changed.
+    pub(crate) fn update(&mut self, conn: &Connection, rids: &[i64]) -> rusqlite::Result<()> {
+        let mut stmt = conn.prepare_cached(&format!("{ROW_SQL} WHERE l.rid = ?1"))?;
+        for &rid in rids {
+            let Ok(row) = u32::try_from(rid) else {
                 continue;
+            };
+            let found = stmt
+                .query_row([rid], |r| self.set_row(r).map(|_| ()))
+                .optional()?;
+            if found.is_none() {
+                self.columns.remove(row);
+                self.keywords.remove(row);
+                self.vectors.clear(row);
             }
-            let start = data.len();
-            data.extend(
-                blob.chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-            );
-            normalise(&mut data[start..]);
-            rids.push(row.get(0)?);
         }
-        let max_rid = rids.iter().copied().max().unwrap_or(0).max(0) as usize;
-        let mut row_of_rid = vec![NO_ROW; max_rid + 1];
-        for (row, &rid) in rids.iter().enumerate() {
-            row_of_rid[rid as usize] = row as u32;
-        }
-        Ok(VectorIndex {
-            model: model.clone(),
-            dim,
-            rids,
-            data,
-            row_of_rid,
-        })
+        self.columns.finish();
+        Ok(())
     }
 
-    pub fn model(&self) -> &LocalModel {
-        &self.model
+    fn set_row(&mut self, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+        // Rids are positive and small; anything else was not written by this crate.
+        let Ok(row) = u32::try_from(r.get::<_, i64>(0)?) else {
+            return Ok(());
+        };
+        let attributes: String = r.get(11)?;
+        let attributes: Vec<(String, String)> =
+            serde_json::from_str::<std::collections::BTreeMap<String, String>>(&attributes)
+                .map(|m| m.into_iter().collect())
+                .unwrap_or_default();
+        let fields = RowFields {
+            updated_at: r.get(1)?,
+            price_minor: r.get(2)?,
+            currency: r.get(3)?,
+            bedrooms: r.get(4)?,
+            bathrooms: r.get(5)?,
+            size_sqft: r.get(6)?,
+            property_type: r.get(7)?,
+            community: r.get(8)?,
+            status: r.get(9)?,
+            furnished: r.get(10)?,
+            attributes,
+        };
+        self.columns.set(row, &fields);
+        // The same text the FTS table holds (see apply.rs `index_text`).
+        let attribute_text = fields
+            .attributes
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let title: Option<String> = r.get(12)?;
+        let description: Option<String> = r.get(13)?;
+        self.keywords.set(
+            row,
+            [
+                title.as_deref().unwrap_or(""),
+                description.as_deref().unwrap_or(""),
+                fields.community.as_deref().unwrap_or(""),
+                fields.property_type.as_deref().unwrap_or(""),
+                &attribute_text,
+            ],
+        );
+        let dim = self.vectors.dim();
+        match r.get_ref(14)?.as_blob_or_null()? {
+            // Checked when applied; a wrong length here means the file was edited: skip it.
+            Some(blob) if dim > 0 && blob.len() == dim * 4 => {
+                let v: Vec<f32> = blob
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
+                self.vectors.set(row, &v);
+            }
+            _ => self.vectors.clear(row),
+        }
+        Ok(())
     }
 
+    /// The vector space, when the cache holds one.
+    pub fn model(&self) -> Option<&LocalModel> {
+        self.model.as_ref()
+    }
+
+    /// Listings with a vector.
     pub fn len(&self) -> usize {
-        self.rids.len()
+        self.vectors.count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rids.is_empty()
+        self.vectors.count() == 0
     }
 
-    /// The `k` best rows by cosine similarity to `query`, best first, as (rid, similarity).
-    /// `candidates` limits the scan to those rids (the filtered set); `None` scans all.
+    /// The `k` listings most similar to `query`, best first, as (rid, cosine); only those in
+    /// `candidates` (rids) when given. Approximate (int8 scan) then exact (f32 re-scoring):
+    /// recall against an exact scan is ≥ 0.99.
     ///
     /// # Panics
     /// If `query` has another length than the index's dimension.
     pub fn top_k(&self, query: &[f32], candidates: Option<&[i64]>, k: usize) -> Vec<(i64, f32)> {
-        assert_eq!(query.len(), self.dim, "query vector of another dimension");
-        let mut q = query.to_vec();
-        normalise(&mut q);
-        let mut scored: Vec<(f32, u32)> = match candidates {
-            None => self
-                .data
-                .chunks_exact(self.dim)
-                .enumerate()
-                .map(|(row, v)| (dot(&q, v), row as u32))
-                .collect(),
-            Some(rids) => rids
-                .iter()
-                .filter_map(|&rid| {
-                    let row = *self.row_of_rid.get(usize::try_from(rid).ok()?)?;
-                    (row != NO_ROW).then(|| (dot(&q, self.row(row)), row))
-                })
-                .collect(),
-        };
-        let by_score = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if scored.len() > k && k > 0 {
-            scored.select_nth_unstable_by(k - 1, by_score);
-            scored.truncate(k);
-        }
-        scored.truncate(k);
-        scored.sort_unstable_by(by_score);
-        scored
-            .into_iter()
-            .map(|(score, row)| (self.rids[row as usize], score))
-            .collect()
-    }
-
-    fn row(&self, row: u32) -> &[f32] {
-        let start = row as usize * self.dim;
-        &self.data[start..start + self.dim]
-    }
-}
-
-/// Eight independent sums let the compiler use SIMD lanes; one running sum would force a
-/// strict order of additions.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (a8, a_rest) = a.split_at(a.len() / 8 * 8);
-    let (b8, b_rest) = b.split_at(a8.len());
-    for (x, y) in a8.chunks_exact(8).zip(b8.chunks_exact(8)) {
-        for ((sum, x), y) in acc.iter_mut().zip(x).zip(y) {
-            *sum += x * y;
-        }
-    }
-    let tail: f32 = a_rest.iter().zip(b_rest).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
-}
-
-fn normalise(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        for x in v {
-            *x /= norm;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dot_matches_the_naive_sum() {
-        let a: Vec<f32> = (0..19).map(|i| i as f32 * 0.5).collect();
-        let b: Vec<f32> = (0..19).map(|i| 1.0 - i as f32 * 0.1).collect();
-        let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - naive).abs() < 1e-4);
-    }
-
-    fn index(rows: &[(i64, [f32; 2])]) -> VectorIndex {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE embeddings (rid INTEGER PRIMARY KEY, vector BLOB)")
-            .unwrap();
-        for (rid, v) in rows {
-            conn.execute(
-                "INSERT INTO embeddings VALUES (?1, ?2)",
-                rusqlite::params![rid, roost_embed::encode_f32_le(v)],
-            )
-            .unwrap();
-        }
-        VectorIndex::load(
-            &conn,
-            &LocalModel {
-                id: "m".into(),
-                dim: 2,
-            },
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn top_k_ranks_and_filters() {
-        let idx = index(&[
-            (1, [1.0, 0.0]),
-            (2, [0.0, 1.0]),
-            (5, [0.7, 0.7]),
-            (9, [-1.0, 0.0]),
-        ]);
-        let ids = |v: Vec<(i64, f32)>| v.into_iter().map(|(r, _)| r).collect::<Vec<_>>();
-        assert_eq!(ids(idx.top_k(&[2.0, 0.0], None, 3)), vec![1, 5, 2]);
         assert_eq!(
-            ids(idx.top_k(&[1.0, 0.0], Some(&[9, 2, 77, -3]), 10)),
-            vec![2, 9]
+            query.len(),
+            self.vectors.dim(),
+            "query vector of another dimension"
         );
-        assert_eq!(idx.top_k(&[1.0, 0.0], None, 0), vec![]);
-        let best = idx.top_k(&[1.0, 1.0], None, 1);
-        assert_eq!(best[0].0, 5);
-        assert!((best[0].1 - 1.0).abs() < 1e-5, "cosine of normalised rows");
+        let rows: Option<Vec<u32>> =
+            candidates.map(|c| c.iter().filter_map(|&r| u32::try_from(r).ok()).collect());
+        self.vectors
+            .top_k(query, rows.as_deref(), k)
+            .into_iter()
+            .map(|(r, s)| (i64::from(r), s))
+            .collect()
     }
 }

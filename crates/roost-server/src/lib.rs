@@ -46,7 +46,12 @@ use crate::tokens::TokenKeys;
         description = "Central multi-tenant API of Roost, the white-label assistant for real-estate agents. \
                        Every error is `{ \"error\": { \"code\", \"message\", \"field\"? } }`.",
     ),
-    components(schemas(roost_api::ErrorBody, roost_api::ErrorCode)),
+    components(schemas(
+        roost_api::ErrorBody,
+        roost_api::ErrorCode,
+        roost_api::import_formats::MarketIntelligenceFile,
+        roost_api::import_formats::AgentResourcesFile,
+    )),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;

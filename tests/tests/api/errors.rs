@@ -150,6 +150,9 @@ async fn openapi_documents_every_route(s: TestServer) {
         "TenantConfig",
         "AuditPage",
         "TokenResponse",
+        "MarketIntelligenceFile",
+        "AgentResourcesFile",
+        "ChangePage",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),

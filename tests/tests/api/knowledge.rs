@@ -335,3 +335,50 @@ async fn the_demo_company_comes_with_data(s: TestServer) {
         "managers only"
     );
 }
+
+/// The documented JSON shapes (in the OpenAPI document) and the parser agree.
+#[test]
+fn documented_json_formats_parse() {
+    use roost_api::import_formats::*;
+    let mi = MarketIntelligenceFile {
+        currency: Some("AED".into()),
+        source: Some("DLD".into()),
+        items: vec![MarketItem {
+            area: "Jumeirah Village Circle".into(),
+            city: Some("Dubai".into()),
+            period: Some(serde_json::json!("2026-Q3")),
+            property_type: Some("Apartment".into()),
+            bedrooms: Some(serde_json::json!(2)),
+            median_price: Some(serde_json::json!("AED 1.15M")),
+            median_price_per_sqft: Some(serde_json::json!(1210.5)),
+            average_rent: Some(serde_json::json!(95000)),
+            currency: None,
+            gross_yield_pct: Some(serde_json::json!("7.4%")),
+            transactions: Some(312),
+            price_change_pct: Some(serde_json::json!(-1.5)),
+            days_on_market: Some(41),
+            notes: Some("Handovers in Q4".into()),
+            source: None,
+        }],
+    };
+    let bytes = serde_json::to_vec(&mi).unwrap();
+    let parsed =
+        roost_import::parse_market_intelligence(&bytes, "mi.json", &Default::default()).unwrap();
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    assert_eq!(parsed.records.len(), 1);
+
+    let res = AgentResourcesFile {
+        resources: vec![ResourceItem {
+            id: Some("split".into()),
+            title: "Commission split".into(),
+            body: "50/50.".into(),
+            tags: vec!["commission".into()],
+            audience: Some(vec!["manager".into()]),
+            updated_at: Some("2026-10-01".into()),
+        }],
+    };
+    let bytes = serde_json::to_vec(&res).unwrap();
+    let parsed =
+        roost_import::parse_agent_resources(&bytes, "r.json", &Default::default()).unwrap();
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+}

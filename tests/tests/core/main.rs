@@ -2,6 +2,7 @@
 //! cache in a temporary folder, then search it.
 
 mod search;
+mod secrets;
 mod sync;
 
 use std::ops::ControlFlow;

@@ -30,6 +30,7 @@ pub struct ImportQuery {
 
 /// Upload a file to import (admins and managers), as `multipart/form-data` with a `file`
 /// part and an optional `mapping` part (TOML: `[columns] "Asking (AED)" = "price"`).
+/// JSON kinds follow the `MarketIntelligenceFile` and `AgentResourcesFile` schemas.
 /// Formats are detected by content: CSV/TSV in any common delimiter and encoding, XLSX, XLS.
 #[utoipa::path(
     post, path = "/api/v1/imports/{kind}", tag = "imports",
