@@ -15,6 +15,7 @@ use crate::{Ctx, describe, output, setup, step};
 const BENCHES: &[(&str, &str)] = &[
     ("roost-tests", "api"),
     ("roost-tests", "import"),
+    ("roost-tests", "sync"),
     ("roost-embed", "embed"),
     ("roost-core", "search"),
 ];

@@ -82,7 +82,14 @@ pub async fn run(
     .map_err(|e| ImportError::Internal(format!("parser task: {e}")))?
     .map_err(|e| ImportError::File(e.to_string()))?;
 
-    let listings: Vec<Listing> = parsed.records.iter().map(to_listing).collect();
+    // Only the preview is converted up front: a dry run of a large file holds the parsed
+    // records once, not a second full copy.
+    let preview: Vec<Listing> = parsed
+        .records
+        .iter()
+        .take(PREVIEW_ROWS)
+        .map(to_listing)
+        .collect();
     let problems_total = parsed.errors.len() as u64;
     let rows_rejected = parsed
         .errors
@@ -111,7 +118,7 @@ pub async fn run(
             })
             .collect(),
         rows_total: parsed.rows_read as u64,
-        rows_valid: listings.len() as u64,
+        rows_valid: parsed.records.len() as u64,
         rows_rejected,
         problems: parsed
             .errors
@@ -126,7 +133,7 @@ pub async fn run(
             })
             .collect(),
         problems_total,
-        preview: listings.iter().take(PREVIEW_ROWS).cloned().collect(),
+        preview,
         stored: None,
         rejected_because: None,
         records_preview: vec![],
@@ -144,11 +151,15 @@ pub async fn run(
         state.db.record_import(ctx, &report).await?;
         return Err(ImportError::Rejected(Box::new(report)));
     }
-    let rows = listings
+    let rows = parsed
+        .records
         .into_iter()
-        .map(|listing| ListingWrite {
-            content_hash: content_hash(&listing),
-            listing,
+        .map(|record| {
+            let listing = to_listing(&record);
+            ListingWrite {
+                content_hash: content_hash(&listing),
+                listing,
+            }
         })
         .collect();
     // Stored with the rows, so the kept report already says committed.
