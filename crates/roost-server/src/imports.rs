@@ -15,9 +15,9 @@ use crate::state::AppState;
 use crate::tokens::sha256_hex;
 
 /// Rows shown in a report's preview.
-const PREVIEW_ROWS: usize = 20;
+pub(crate) const PREVIEW_ROWS: usize = 20;
 /// Problems listed in a report; the count covers all of them.
-const MAX_PROBLEMS: usize = 1000;
+pub(crate) const MAX_PROBLEMS: usize = 1000;
 
 pub struct ImportRequest {
     pub kind: ImportKind,
@@ -97,7 +97,7 @@ pub async fn run(
         .map(|e| e.row)
         .collect::<std::collections::BTreeSet<_>>()
         .len() as u64;
-    let mut report = ImportReport {
+    let report = ImportReport {
         id: Uuid::now_v7(),
         kind: req.kind,
         file_name: req.file_name.to_string(),
@@ -120,17 +120,9 @@ pub async fn run(
         rows_total: parsed.rows_read as u64,
         rows_valid: parsed.records.len() as u64,
         rows_rejected,
-        problems: parsed
-            .errors
-            .iter()
+        problems: row_problems(&parsed.errors)
+            .into_iter()
             .take(MAX_PROBLEMS)
-            .map(|e| RowProblem {
-                row: e.row as u64,
-                column: e.column.clone(),
-                field: e.field.clone(),
-                value: e.value.clone(),
-                reason: e.reason.clone(),
-            })
             .collect(),
         problems_total,
         preview,
@@ -141,16 +133,10 @@ pub async fn run(
         created_at: roost_db::now_millis(),
     };
 
-    if req.dry_run {
-        state.db.record_import(ctx, &report).await?;
-        return Ok(report);
-    }
-    if let Some(reason) = strict_refusal(&report) {
-        report.status = ImportStatus::Rejected;
-        report.rejected_because = Some(reason);
-        state.db.record_import(ctx, &report).await?;
-        return Err(ImportError::Rejected(Box::new(report)));
-    }
+    let mut report = match before_write(state, ctx, report).await? {
+        Before::Write(report) => report,
+        Before::Finished(done) => return done,
+    };
     let rows = parsed
         .records
         .into_iter()
@@ -287,6 +273,48 @@ pub fn problems_csv(report: &ImportReport) -> String {
         ]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// What an import does once its report is made.
+pub(crate) enum Before {
+    /// Store the rows.
+    Write(ImportReport),
+    /// Nothing to store: a dry run (its preview) or a strict refusal, already recorded.
+    Finished(Result<ImportReport, ImportError>),
+}
+
+/// Records and ends an import that writes no rows (a dry run, or strict mode with problems).
+pub(crate) async fn before_write(
+    state: &AppState,
+    ctx: &Ctx,
+    mut report: ImportReport,
+) -> Result<Before, ImportError> {
+    if report.dry_run {
+        state.db.record_import(ctx, &report).await?;
+        return Ok(Before::Finished(Ok(report)));
+    }
+    if let Some(reason) = strict_refusal(&report) {
+        report.status = ImportStatus::Rejected;
+        report.rejected_because = Some(reason);
+        state.db.record_import(ctx, &report).await?;
+        return Ok(Before::Finished(Err(ImportError::Rejected(Box::new(
+            report,
+        )))));
+    }
+    Ok(Before::Write(report))
+}
+
+pub(crate) fn row_problems(errors: &[roost_import::RowError]) -> Vec<RowProblem> {
+    errors
+        .iter()
+        .map(|e| RowProblem {
+            row: e.row as u64,
+            column: e.column.clone(),
+            field: e.field.clone(),
+            value: e.value.clone(),
+            reason: e.reason.clone(),
+        })
+        .collect()
 }
 
 /// In strict mode, why a report with problems refuses its whole file.

@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::imports::{ImportError, ImportRequest, strict_refusal};
+use crate::imports::{
+    Before, ImportError, ImportRequest, MAX_PROBLEMS, PREVIEW_ROWS, before_write, row_problems,
+};
 use crate::state::AppState;
 use crate::tokens::sha256_hex;
 
@@ -36,9 +38,27 @@ struct Parsed {
 fn preview<R: Serialize>(records: &[R]) -> Vec<Value> {
     records
         .iter()
-        .take(20)
+        .take(PREVIEW_ROWS)
         .filter_map(|r| serde_json::to_value(r).ok())
         .collect()
+}
+
+impl Parsed {
+    fn new<R: Serialize>(
+        format: String,
+        rows_total: usize,
+        problems: Vec<RowProblem>,
+        records: &[R],
+        rows: Rows,
+    ) -> Parsed {
+        Parsed {
+            format,
+            rows_total: rows_total as u64,
+            problems,
+            preview: preview(records),
+            rows,
+        }
+    }
 }
 
 fn hash_of(v: &impl Serialize) -> String {
@@ -49,19 +69,6 @@ fn role(r: &roost_import::Role) -> Option<Role> {
     serde_json::to_value(r)
         .ok()
         .and_then(|v| v.as_str().and_then(Role::parse))
-}
-
-fn row_problems(errors: &[roost_import::RowError]) -> Vec<RowProblem> {
-    errors
-        .iter()
-        .map(|e| RowProblem {
-            row: e.row as u64,
-            column: e.column.clone(),
-            field: e.field.clone(),
-            value: e.value.clone(),
-            reason: e.reason.clone(),
-        })
-        .collect()
 }
 
 fn item_problems(errors: &[roost_import::ItemError]) -> Vec<RowProblem> {
@@ -153,13 +160,13 @@ fn parse(
                     }
                 })
                 .collect();
-            Parsed {
-                format: crate::imports::describe_format(&p.format),
-                rows_total: p.rows_read as u64,
-                problems: row_problems(&p.errors),
-                preview: preview(&p.records),
-                rows: Rows::Clients(rows),
-            }
+            Parsed::new(
+                crate::imports::describe_format(&p.format),
+                p.rows_read,
+                row_problems(&p.errors),
+                &p.records,
+                Rows::Clients(rows),
+            )
         }
         ImportKind::Employees => {
             let p = roost_import::parse_employees(bytes, file, opts).map_err(file_err)?;
@@ -178,16 +185,16 @@ fn parse(
                     )
                 })
                 .collect();
-            Parsed {
-                format: crate::imports::describe_format(&p.format),
-                rows_total: p.rows_read as u64,
-                problems: row_problems(&p.errors),
-                preview: preview(&p.records),
-                rows: Rows::Knowledge {
+            Parsed::new(
+                crate::imports::describe_format(&p.format),
+                p.rows_read,
+                row_problems(&p.errors),
+                &p.records,
+                Rows::Knowledge {
                     rows,
                     replace_scope: None,
                 },
-            }
+            )
         }
         ImportKind::MarketIntelligence => {
             let p = roost_import::parse_market_intelligence(bytes, file, opts).map_err(file_err)?;
@@ -215,16 +222,16 @@ fn parse(
                     )
                 })
                 .collect();
-            Parsed {
-                format: "json (market intelligence)".into(),
-                rows_total: p.items_read as u64,
-                problems: item_problems(&p.errors),
-                preview: preview(&p.records),
-                rows: Rows::Knowledge {
+            Parsed::new(
+                "json (market intelligence)".into(),
+                p.items_read,
+                item_problems(&p.errors),
+                &p.records,
+                Rows::Knowledge {
                     rows,
                     replace_scope: None,
                 },
-            }
+            )
         }
         ImportKind::AgentResources => {
             let p = roost_import::parse_agent_resources(bytes, file, opts).map_err(file_err)?;
@@ -243,16 +250,16 @@ fn parse(
                     )
                 })
                 .collect();
-            Parsed {
-                format: "json (agent resources)".into(),
-                rows_total: p.items_read as u64,
-                problems: item_problems(&p.errors),
-                preview: preview(&p.records),
-                rows: Rows::Knowledge {
+            Parsed::new(
+                "json (agent resources)".into(),
+                p.items_read,
+                item_problems(&p.errors),
+                &p.records,
+                Rows::Knowledge {
                     rows,
                     replace_scope: None,
                 },
-            }
+            )
         }
         ImportKind::Documents => {
             let doc_opts = roost_import::DocumentOptions {
@@ -323,7 +330,7 @@ pub async fn run(
         Rows::Clients(r) => r.len(),
         Rows::Knowledge { rows, .. } => rows.len(),
     } as u64;
-    let mut report = ImportReport {
+    let report = ImportReport {
         id: Uuid::now_v7(),
         kind,
         file_name: req.file_name.to_string(),
@@ -337,7 +344,7 @@ pub async fn run(
         rows_valid: valid,
         rows_rejected,
         problems_total: parsed.problems.len() as u64,
-        problems: parsed.problems.into_iter().take(1000).collect(),
+        problems: parsed.problems.into_iter().take(MAX_PROBLEMS).collect(),
         preview: vec![],
         records_preview: parsed.preview,
         stored: None,
@@ -345,16 +352,10 @@ pub async fn run(
         embedding: None,
         created_at: roost_db::now_millis(),
     };
-    if req.dry_run {
-        state.db.record_import(ctx, &report).await?;
-        return Ok(report);
-    }
-    if let Some(reason) = strict_refusal(&report) {
-        report.status = ImportStatus::Rejected;
-        report.rejected_because = Some(reason);
-        state.db.record_import(ctx, &report).await?;
-        return Err(ImportError::Rejected(Box::new(report)));
-    }
+    let mut report = match before_write(state, ctx, report).await? {
+        Before::Write(report) => report,
+        Before::Finished(done) => return done,
+    };
     report.status = ImportStatus::Committed;
     let replace = req.mode == roost_api::imports::ImportMode::Replace;
     match parsed.rows {
