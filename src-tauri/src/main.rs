@@ -1,11 +1,6 @@
-//! The desktop shell. The Tauri v2 app (window, commands over the offline core) lands with the
-//! desktop-app issue; until then this binary only says where things stand.
+// No console window behind the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
-    println!(
-        "Roost desktop {} (API v{}): the desktop window arrives with the desktop-app issue; \
-         run `cargo xtask demo` for the API.",
-        env!("CARGO_PKG_VERSION"),
-        roost_api::API_VERSION
-    );
+    roost_desktop::run();
 }

@@ -1,15 +1,21 @@
 //! Device sync figures: 10,000 listings with vectors pulled from a loopback server into a
-//! fresh device cache, and what they cost on the wire.
+//! fresh device cache, what they cost on the wire, and the two halves of that time apart:
+//! fetching the pages, and applying them on the device (also as updates under a loaded
+//! search index).
 
 use std::ops::ControlFlow;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use rand::Rng;
 use reqwest::StatusCode;
-use roost_tests::{Backend, TestServer, listings_csv};
-use sqlx::{Connection, Row};
+use roost_api::sync::{Change, ChangePage};
+use roost_core::{Cache, SyncClient, Tokens};
+use roost_tests::{Backend, TestServer, listings_csv, synthetic};
 
 const N: usize = 10_000;
+/// The page size of the device's sync (the client's default).
+const PAGE: u32 = roost_core::DEFAULT_PAGE_SIZE;
+/// Timed parts run this often and report their best: the machine is shared and noisy.
+const RUNS: usize = 3;
 
 fn bench(name: &str, value: f64, unit: &str) {
     println!("BENCH {name} {value:.2} {unit}");
@@ -32,39 +38,161 @@ async fn main() {
         .import(&t.admin.access, "l.csv", listings_csv(N).into(), "")
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&s.database_url).await.unwrap();
-    let rows = sqlx::query("SELECT id, content_hash FROM listings")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    let mut rng = rand::rng();
-    let mut tx = conn.begin().await.unwrap();
-    for row in &rows {
-        let mut v: Vec<f32> = (0..384).map(|_| rng.random_range(-1.0..1.0)).collect();
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.iter_mut().for_each(|x| *x /= norm);
-        sqlx::query(
-            "INSERT INTO listing_embeddings (tenant_id, listing_id, model, dim, vector, content_hash, created_at)
-             VALUES ($1, $2, $3, 384, $4, $5, 0)",
-        )
-        .bind(&t.id)
-        .bind(row.get::<String, _>("id"))
-        .bind(&model)
-        .bind(roost_embed::encode_f32_le(&v))
-        .bind(row.get::<String, _>("content_hash"))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    }
-    tx.commit().await.unwrap();
-    drop(conn);
+    let stored =
+        synthetic::store_unit_vectors(&s.database_url, &t.id, &model, embedder.dim(), 1).await;
+    assert_eq!(stored, N);
     let s = s.restart(Some(embedder)).await;
     let admin = s
         .login("syncbench", "admin@syncbench.test", "syncbench-admin-pass")
         .await;
 
-    // The wire: compressed pages as a client that accepts gzip receives them.
+    wire_figures(&s, &admin.access).await;
+
+    // A fresh device pulls everything: the whole path, server included.
+    let dir = tempfile::tempdir().unwrap();
+    let client = || {
+        SyncClient::new(
+            &s.base,
+            Tokens {
+                access: admin.access.clone(),
+                refresh: None,
+            },
+        )
+        .unwrap()
+        .with_page_size(PAGE)
+    };
+    let mut best = f64::MAX;
+    for run in 0..RUNS {
+        let mut cache = Cache::open(dir.path(), &t.id, &format!("e2e{run}")).unwrap();
+        let started = Instant::now();
+        let report = client()
+            .sync(&mut cache, |_| ControlFlow::Continue(()))
+            .await
+            .unwrap();
+        best = best.min(started.elapsed().as_secs_f64());
+        assert!(report.finished);
+        assert_eq!(cache.listing_count().unwrap(), N as u64);
+    }
+    bench("sync_initial_10k_s", best, "s");
+    bench("sync_apply_rows_per_s", N as f64 / best, "rows/s");
+
+    // The two halves of that path apart: the same pages fetched (server, loopback HTTP,
+    // decompressing, parsing), then applied on the device (verify, write, index).
+    let mut best = f64::MAX;
+    let mut pages = Vec::new();
+    for _ in 0..RUNS {
+        let mut c = client();
+        pages.clear();
+        let started = Instant::now();
+        loop {
+            let since = pages.last().map_or(0, |p: &ChangePage| p.next_cursor);
+            let scope = pages.last().map(|p: &ChangePage| p.scope.clone());
+            let (page, _) = c.fetch_page(since, scope.as_deref()).await.unwrap();
+            let more = page.has_more;
+            pages.push(page);
+            if !more {
+                break;
+            }
+        }
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    bench("sync_fetch_only_s", best, "s");
+    // Where fetching goes: the answers as bytes (server, loopback, decompression), then
+    // parsing them on the device.
+    let http = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    let started = Instant::now();
+    for (i, page) in pages.iter().enumerate() {
+        let since = if i == 0 { 0 } else { pages[i - 1].next_cursor };
+        let mut url = format!("{}/api/v1/sync/changes?since={since}&limit={PAGE}", s.base);
+        if i > 0 {
+            url.push_str("&scope=");
+            url.extend(url::form_urlencoded::byte_serialize(page.scope.as_bytes()));
+        }
+        let r = http
+            .get(url)
+            .bearer_auth(&admin.access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        bodies.push(r.bytes().await.unwrap());
+    }
+    bench("sync_fetch_bytes_s", started.elapsed().as_secs_f64(), "s");
+    let started = Instant::now();
+    for body in &bodies {
+        serde_json::from_slice::<ChangePage>(body).unwrap();
+    }
+    bench("sync_parse_s", started.elapsed().as_secs_f64(), "s");
+    let mut best = f64::MAX;
+    for run in 0..RUNS {
+        let mut fresh = Cache::open(dir.path(), &t.id, &format!("apply{run}")).unwrap();
+        best = best.min(apply_all(&mut fresh, &pages).as_secs_f64());
+    }
+    bench("sync_apply_only_rows_per_s", N as f64 / best, "rows/s");
+
+    // Every listing changes while the device has its search index loaded (the user searched
+    // before this sync): apply.rs patches the index or drops it for a reload.
+    let mut cache = Cache::open(dir.path(), &t.id, "apply0").unwrap();
+    cache.vector_index().unwrap().expect("vectors loaded");
+    let took = apply_all(&mut cache, &updated(&pages));
+    bench(
+        "sync_update_indexed_rows_per_s",
+        N as f64 / took.as_secs_f64(),
+        "rows/s",
+    );
+    let started = Instant::now();
+    assert_eq!(cache.vector_index().unwrap().unwrap().len(), N);
+    bench(
+        "sync_index_ready_after_update_s",
+        started.elapsed().as_secs_f64(),
+        "s",
+    );
+}
+
+/// Applies `pages` in order and finishes as a sync does (statistics, checkpoint); the time
+/// that took.
+fn apply_all(cache: &mut Cache, pages: &[ChangePage]) -> Duration {
+    let started = Instant::now();
+    for page in pages {
+        cache.apply_page(page).unwrap();
+    }
+    cache.optimize().unwrap();
+    started.elapsed()
+}
+
+/// The same pages again as later changes: every listing re-priced, sequence numbers moved
+/// past the last page's.
+fn updated(pages: &[ChangePage]) -> Vec<ChangePage> {
+    let shift = pages.last().unwrap().next_cursor;
+    pages
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            p.next_cursor += shift;
+            for change in &mut p.changes {
+                match change {
+                    Change::Listing { seq, listing, .. } => {
+                        *seq += shift;
+                        if let Some(price) = &mut listing.price {
+                            price.amount_minor += 100;
+                        }
+                    }
+                    Change::ListingDeleted { seq, .. }
+                    | Change::Config { seq, .. }
+                    | Change::Knowledge { seq, .. }
+                    | Change::KnowledgeDeleted { seq, .. }
+                    | Change::Client { seq, .. }
+                    | Change::ClientDeleted { seq, .. } => *seq += shift,
+                }
+            }
+            p
+        })
+        .collect()
+}
+
+/// Compressed pages as a client that accepts gzip receives them, against their raw size.
+async fn wire_figures(s: &TestServer, token: &str) {
     let raw = reqwest::Client::builder()
         .no_gzip()
         .no_zstd()
@@ -77,7 +205,7 @@ async fn main() {
                 "{}/api/v1/sync/changes?since={cursor}&limit=1000",
                 s.base
             ))
-            .bearer_auth(&admin.access)
+            .bearer_auth(token)
             .header("accept-encoding", "gzip")
             .send()
             .await
@@ -86,7 +214,7 @@ async fn main() {
         let page = s
             .get(
                 &format!("/api/v1/sync/changes?since={cursor}&limit=1000"),
-                &admin.access,
+                token,
             )
             .await;
         for c in page.body["changes"].as_array().unwrap() {
@@ -105,28 +233,4 @@ async fn main() {
     }
     bench("sync_bytes_per_listing", wire as f64 / N as f64, "bytes");
     bench("sync_wire_vs_raw", wire as f64 / raw_size as f64, "x");
-
-    // A fresh device pulls everything.
-    let dir = tempfile::tempdir().unwrap();
-    let mut cache = roost_core::Cache::open(dir.path(), &t.id, "admin").unwrap();
-    let client = roost_core::SyncClient::new(
-        &s.base,
-        roost_core::Tokens {
-            access: admin.access.clone(),
-            refresh: None,
-        },
-    )
-    .unwrap()
-    .with_page_size(1000);
-    let mut client = client;
-    let started = Instant::now();
-    let report = client
-        .sync(&mut cache, |_| ControlFlow::Continue(()))
-        .await
-        .unwrap();
-    let secs = started.elapsed().as_secs_f64();
-    assert!(report.finished);
-    assert_eq!(cache.listing_count().unwrap(), N as u64);
-    bench("sync_initial_10k_s", secs, "s");
-    bench("sync_apply_rows_per_s", N as f64 / secs, "rows/s");
 }

@@ -1,6 +1,10 @@
 //! Test harness: a real Roost server on 127.0.0.1:0 over a real database (a fresh SQLite
 //! file, or a fresh PostgreSQL database when `ROOST_TEST_POSTGRES_URL` is set), and a small
-//! HTTP client for it.
+//! HTTP client for it; [`faults`], a proxy that cuts, drops or stalls what passes between a
+//! device and the server; [`synthetic`], vectors without running the model.
+
+pub mod faults;
+pub mod synthetic;
 
 use std::time::Duration;
 
@@ -24,6 +28,8 @@ pub struct TestServer {
     pub database_url: String,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The task serving requests; it ends once the server has stopped and closed its pool.
+    serving: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -92,8 +98,14 @@ impl TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        // Let the old server close its pool before the new one opens the file.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The old server drains its requests and closes its pool before the new one opens
+        // the database.
+        if let Some(serving) = self.serving.take() {
+            tokio::time::timeout(Duration::from_secs(30), serving)
+                .await
+                .expect("the server stops within 30 s")
+                .expect("the server task ends cleanly");
+        }
         let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
         Self::start_in(
             self.backend,
@@ -143,7 +155,7 @@ impl TestServer {
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
         let kept = state.clone();
-        tokio::spawn(async move {
+        let serving = tokio::spawn(async move {
             roost_server::serve(listener, state, async {
                 let _ = rx.await;
             })
@@ -160,6 +172,7 @@ impl TestServer {
                 .build()
                 .expect("client"),
             shutdown: Some(tx),
+            serving: Some(serving),
             _dir: dir,
         }
     }

@@ -1,40 +1,27 @@
-//! The Roost UI. The Leptos app arrives with the desktop-app issue; for now this crate holds
-//! the branding logic it will use, so the wasm build of the shared types is exercised.
+//! The Roost UI: Leptos, rendered in the webview of the desktop (and later mobile) shell. It
+//! talks to the shell only through [`bridge`]; everything it shows comes from the device.
+//!
+//! Pure logic (formatting, the filter form, the theme) sits in modules the host tests cover;
+//! the screens are in `screens/`.
 
-use roost_api::config::parse_hex_color;
+pub mod brand;
+pub mod bridge;
+pub mod form;
+pub mod format;
+mod screens;
 
-/// The text color (`#000000` or `#FFFFFF`) that reads best on a tenant's brand color, by WCAG
-/// relative luminance. Falls back to white text for an unparsable color.
-pub fn readable_text_color(background: &str) -> &'static str {
-    let Some(rgb) = parse_hex_color(background) else {
-        return "#FFFFFF";
-    };
-    let lin = |c: u8| {
-        let c = f64::from(c) / 255.0;
-        if c <= 0.03928 {
-            c / 12.92
-        } else {
-            ((c + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    let l = 0.2126 * lin(rgb[0]) + 0.7152 * lin(rgb[1]) + 0.0722 * lin(rgb[2]);
-    // Contrast with black is (l + 0.05) / 0.05, with white 1.05 / (l + 0.05); pick the larger.
-    if (l + 0.05) / 0.05 >= 1.05 / (l + 0.05) {
-        "#000000"
-    } else {
-        "#FFFFFF"
+pub use brand::readable_text_color;
+
+use wasm_bindgen::prelude::*;
+
+/// Entry point of the wasm module (called by `main.js`).
+#[wasm_bindgen(start)]
+pub fn start() {
+    if let Some(boot) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("boot"))
+    {
+        boot.remove();
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::readable_text_color;
-
-    #[test]
-    fn picks_contrasting_text() {
-        assert_eq!(readable_text_color("#1F4E79"), "#FFFFFF");
-        assert_eq!(readable_text_color("#F2A900"), "#000000");
-        assert_eq!(readable_text_color("#FFFFFF"), "#000000");
-        assert_eq!(readable_text_color("#000"), "#FFFFFF");
-    }
+    leptos::mount::mount_to_body(screens::App);
 }

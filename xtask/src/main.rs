@@ -2,6 +2,7 @@
 //!
 //! Std only, so that `cargo xtask` compiles in seconds on a fresh clone.
 
+mod app;
 mod bench;
 mod demo;
 mod models;
@@ -23,7 +24,9 @@ usage: cargo xtask <command> [args]
 commands:
   test [ARGS]   install tools, start a private PostgreSQL, run fmt, clippy,
                 the wasm check and the whole test suite (ARGS go to cargo test)
-  demo          build and run the server in demo mode
+  demo          build and run the server in demo mode and the desktop app
+                signed in to it
+  app           build the UI (wasm) and the desktop app
   bench         run the benchmarks and write docs/benchmarks.md
   models        fetch the embedding model and ONNX Runtime (into
                 $ROOST_MODELS_DIR or ~/.cache/roost/models) and print
@@ -52,6 +55,10 @@ fn run(args: Vec<String>) -> Result<()> {
             .and_then(|()| setup::ensure_tools(&ctx))
             .and_then(|()| models::ensure(&ctx))
             .and_then(|()| bench::run(&ctx)),
+        "app" => no_args(command, rest)
+            .and_then(|()| setup::ensure_tools(&ctx))
+            .and_then(|()| app::ensure_tools(&ctx))
+            .and_then(|()| app::build_app(&ctx).map(drop)),
         "models" => no_args(command, rest).and_then(|()| models::print_env(&ctx)),
         "pg-check" => no_args(command, rest).and_then(|()| postgres::check(&ctx)),
         "help" | "-h" | "--help" => {
@@ -108,6 +115,11 @@ impl Ctx {
             .env("CARGO_TARGET_DIR", &self.target_dir);
         cmd.envs(self.model_env());
         cmd
+    }
+
+    /// The cargo that runs xtask, for commands outside the workspace (`cargo install`).
+    pub fn cargo_path(&self) -> &str {
+        &self.cargo
     }
 
     /// `ROOST_EMBED_MODEL_DIR` and `ORT_DYLIB_PATH` once `models::ensure` ran.

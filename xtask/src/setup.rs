@@ -24,6 +24,19 @@ const APT_PACKAGES: &[&str] = &[
     "keyutils",
     "dbus-daemon",
     "gnome-keyring",
+    // The desktop app (Tauri v2 on WebKitGTK) and its end-to-end tests: a virtual display,
+    // WebKit's WebDriver, and the session services WebKit expects.
+    "libwebkit2gtk-4.1-dev",
+    "libsoup-3.0-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    "libxdo-dev",
+    "file",
+    "xvfb",
+    "xauth",
+    "webkit2gtk-driver",
+    "dbus-x11",
+    "at-spi2-core",
 ];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";

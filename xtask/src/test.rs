@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::postgres::{self, Postgres};
-use crate::{Ctx, models, run_cmd, setup, step};
+use crate::{Ctx, app, models, run_cmd, setup, step};
 
 /// `extra` goes to `cargo test` (e.g. `-- --nocapture` or a name filter).
 pub fn run(ctx: &Ctx, extra: &[String]) -> Result<()> {
@@ -23,6 +23,7 @@ pub fn run(ctx: &Ctx, extra: &[String]) -> Result<()> {
 
 fn run_steps(ctx: &Ctx, extra: &[String]) -> Result<()> {
     setup::ensure_tools(ctx)?;
+    app::ensure_tools(ctx)?;
     models::ensure(ctx)?;
     // Kept alive until the end of this function; dropping it stops the server.
     let _pg = Postgres::start()?;
@@ -31,6 +32,11 @@ fn run_steps(ctx: &Ctx, extra: &[String]) -> Result<()> {
     step("cargo fmt --check", || {
         run_cmd(&mut ctx.cargo(["fmt", "--all", "--", "--check"]))
     })?;
+    // The desktop crate embeds the built UI, so it comes before anything compiles that crate.
+    // `cargo test` builds the app binary itself (its crate has integration tests), with the
+    // same features as everything else, and the end-to-end tests drive that binary.
+    app::build_ui(ctx)?;
+    let desktop = ctx.target_dir.join("debug/roost-desktop");
     step("cargo clippy", || {
         let mut cmd = ctx.cargo(["clippy", "--workspace", "--all-targets"]);
         run_cmd(cmd.args(locked).args(["--", "-D", "warnings"]))
@@ -45,7 +51,9 @@ fn run_steps(ctx: &Ctx, extra: &[String]) -> Result<()> {
             .args(extra)
             .env("ROOST_TEST_POSTGRES_URL", postgres::URL)
             .env("ROOST_TEST_REQUIRE_POSTGRES", "1")
-            .env("ROOST_TEST_REQUIRE_MODEL", "1");
+            .env("ROOST_TEST_REQUIRE_MODEL", "1")
+            .env("ROOST_DESKTOP_BIN", &desktop)
+            .env("ROOST_TEST_REQUIRE_E2E", "1");
         let keyring = KeyringSession::new()?;
         run_cmd(&mut keyring.wrap(&cmd))
     })

@@ -4,6 +4,7 @@
 //! I/O (no tokio, sqlx, reqwest). Validation that both sides need (tenant config) lives here so
 //! the UI can check a form before sending it and the server enforces the same rules.
 
+pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -12,6 +13,9 @@ pub mod import_formats;
 pub mod imports;
 pub mod knowledge;
 pub mod listings;
+pub mod media;
+pub mod money;
+pub mod search;
 pub mod sync;
 pub mod tenants;
 pub mod users;

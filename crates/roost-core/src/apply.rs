@@ -1,15 +1,26 @@
 //! Applies a verified page and its cursor in one SQLite transaction: a failure anywhere (a
 //! corrupt vector in the last change, a full disk) leaves the cache exactly as it was.
+//!
+//! Speed matters here (issue 4: ≥ 50,000 listings with vectors a second): the cache keeps no
+//! index but the id's (schema.rs, V2), statements are prepared once per page and return no
+//! rows, vectors are checked in place without building floats, and the loaded search index is
+//! patched after the commit only while that is cheaper than reloading it.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use roost_api::listings::Listing;
 use roost_api::sync::{Change, ChangePage};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{CachedStatement, Transaction, params};
 
-use crate::cache::{Cache, upsert_listing};
+use crate::cache::{Cache, ListingWriter};
 use crate::decide::{Decision, decide};
 use crate::error::{CoreError, CoreResult, SqlContext};
+
+/// How many listings the loaded search index may see updated or removed by patches before
+/// sync drops it instead (it reloads on the next search, ~0.12 s per 10k listings). Each such
+/// patch scans the index's row lists of the listing's values and words, so its cost grows
+/// with the index: patching 10k updates into a 10k index took longer than reloading it, and
+/// a long sync of updates would pay that on every page. New listings are cheap to add.
+const PATCH_BUDGET: usize = 1_000;
 
 /// What one page changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,13 +54,29 @@ impl Cache {
         })?;
         // Dropping `tx` on an error above rolls everything back.
         tx.commit().at(&path)?;
-        if !touched.is_empty() {
-            // Patch the loaded search index with just these listings; reloading all of it
-            // costs about a second per 100k listings.
-            self.parse_context = None;
-            self.update_search_index(&touched)?;
-        }
+        self.patch_search_index(&touched)?;
         Ok(applied)
+    }
+
+    /// Brings the loaded search index (if any) up to date with the listings a page wrote or
+    /// removed: in place for a few, by forgetting it (reloaded on the next search) for many.
+    fn patch_search_index(&mut self, touched: &Touched) -> CoreResult<()> {
+        if self.vectors.is_none() {
+            self.index_patches = 0;
+        }
+        if touched.rids.is_empty() {
+            return Ok(());
+        }
+        self.parse_context = None;
+        if self.vectors.is_none() {
+            return Ok(());
+        }
+        self.index_patches += touched.existing;
+        if self.index_patches > PATCH_BUDGET {
+            self.forget_derived();
+            return Ok(());
+        }
+        self.update_search_index(&touched.rids)
     }
 }
 
@@ -64,17 +91,50 @@ impl From<rusqlite::Error> for ApplyError {
     }
 }
 
-/// Applies the changes; returns what changed and the rids of the listings written or removed.
+/// The listings a page wrote or removed.
+#[derive(Debug, Default)]
+struct Touched {
+    rids: Vec<i64>,
+    /// How many of them the cache held before the page (updated or removed).
+    existing: usize,
+}
+
+/// The statements a page's listing changes need, prepared once per page.
+struct Statements<'t> {
+    listings: ListingWriter<'t>,
+    put_vector: CachedStatement<'t>,
+    drop_vector: CachedStatement<'t>,
+    drop_listing: CachedStatement<'t>,
+}
+
+impl<'t> Statements<'t> {
+    fn new(tx: &'t Transaction<'_>) -> rusqlite::Result<Statements<'t>> {
+        Ok(Statements {
+            listings: ListingWriter::new(tx)?,
+            put_vector: tx.prepare_cached(
+                "INSERT INTO embeddings (rid, vector) VALUES (?1, ?2)
+                 ON CONFLICT (rid) DO UPDATE SET vector = excluded.vector",
+            )?,
+            drop_vector: tx.prepare_cached("DELETE FROM embeddings WHERE rid = ?1")?,
+            drop_listing: tx.prepare_cached("DELETE FROM listings WHERE rid = ?1")?,
+        })
+    }
+}
+
+/// Applies the changes; returns what changed and the listings written or removed.
 fn apply_changes(
     tx: &Transaction<'_>,
     page: &ChangePage,
-) -> Result<(Applied, Vec<i64>), ApplyError> {
-    let mut touched = Vec::new();
+) -> Result<(Applied, Touched), ApplyError> {
+    let mut touched = Touched::default();
     let dim = page.embedding_model.as_ref().map(|m| m.dim as usize);
     let mut applied = Applied {
         cursor: page.next_cursor,
         ..Applied::default()
     };
+    // Prepared on the first listing change: pages of only config or clients need none.
+    let mut statements: Option<Statements<'_>> = None;
+    let mut vector = Vec::new();
     for change in &page.changes {
         match change {
             Change::Listing {
@@ -82,40 +142,39 @@ fn apply_changes(
                 listing,
                 embedding,
             } => {
-                let rid = upsert_listing(tx, listing, *seq)?;
-                touched.push(rid);
-                index_text(tx, rid, listing)?;
+                let st = match &mut statements {
+                    Some(st) => st,
+                    None => statements.insert(Statements::new(tx)?),
+                };
+                let (rid, existed) = st.listings.upsert(listing, *seq)?;
+                touched.rids.push(rid);
+                touched.existing += usize::from(existed);
                 match (embedding, dim) {
                     (Some(b64), Some(dim)) => {
-                        let bytes = decode_vector(*seq, b64, dim).map_err(ApplyError::Core)?;
-                        tx.prepare_cached(
-                            "INSERT INTO embeddings (rid, vector) VALUES (?1, ?2)
-                             ON CONFLICT (rid) DO UPDATE SET vector = excluded.vector",
-                        )?
-                        .execute(params![rid, bytes])?;
+                        decode_vector(*seq, b64, dim, &mut vector).map_err(ApplyError::Core)?;
+                        st.put_vector.execute(params![rid, vector])?;
                         applied.vectors_stored += 1;
                     }
                     // A new version not embedded yet: the old vector describes old text.
-                    _ => {
-                        tx.prepare_cached("DELETE FROM embeddings WHERE rid = ?1")?
-                            .execute([rid])?;
+                    _ if existed => {
+                        st.drop_vector.execute([rid])?;
                     }
+                    _ => {}
                 }
                 applied.listings_upserted += 1;
             }
             Change::ListingDeleted { id, .. } => {
-                let id = id.to_string();
-                let rid: Option<i64> = tx
-                    .prepare_cached("SELECT rid FROM listings WHERE id = ?1")?
-                    .query_row([&id], |r| r.get(0))
-                    .optional()?;
-                touched.extend(rid);
-                for sql in [
-                    "DELETE FROM embeddings WHERE rid IN (SELECT rid FROM listings WHERE id = ?1)",
-                    "DELETE FROM listings_fts WHERE rowid IN (SELECT rid FROM listings WHERE id = ?1)",
-                    "DELETE FROM listings WHERE id = ?1",
-                ] {
-                    tx.prepare_cached(sql)?.execute([&id])?;
+                let st = match &mut statements {
+                    Some(st) => st,
+                    None => statements.insert(Statements::new(tx)?),
+                };
+                if let Some(rid) = st.listings.find(id)? {
+                    // Explicitly: the foreign key's cascade depends on `foreign_keys` being
+                    // on for this connection.
+                    st.drop_vector.execute([rid])?;
+                    st.drop_listing.execute([rid])?;
+                    touched.rids.push(rid);
+                    touched.existing += 1;
                 }
                 applied.listings_deleted += 1;
             }
@@ -128,7 +187,9 @@ fn apply_changes(
             } => {
                 let vector = match (embedding, dim) {
                     (Some(b64), Some(dim)) => {
-                        Some(decode_vector(*seq, b64, dim).map_err(ApplyError::Core)?)
+                        let mut bytes = Vec::new();
+                        decode_vector(*seq, b64, dim, &mut bytes).map_err(ApplyError::Core)?;
+                        Some(bytes)
                     }
                     _ => None,
                 };
@@ -155,6 +216,7 @@ fn apply_changes(
             }
         }
     }
+    drop(statements);
     let model = page.embedding_model.as_ref();
     tx.prepare_cached(
         "UPDATE sync_state SET cursor = ?1, scope = ?4,
@@ -200,40 +262,125 @@ fn delete_record(tx: &Transaction<'_>, kind: &str, id: &uuid::Uuid) -> rusqlite:
     Ok(())
 }
 
-/// Replaces the listing's full-text row (rowid = rid).
-fn index_text(tx: &Transaction<'_>, rid: i64, l: &Listing) -> rusqlite::Result<()> {
-    tx.prepare_cached("DELETE FROM listings_fts WHERE rowid = ?1")?
-        .execute([rid])?;
-    let attributes = l
-        .attributes
-        .iter()
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    tx.prepare_cached(
-        "INSERT INTO listings_fts (rowid, title, description, community, property_type, attributes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        rid,
-        l.title,
-        l.description,
-        l.community,
-        l.property_type,
-        attributes
-    ])?;
+/// Decodes the vector into `out` as f32le bytes, checked: right length, every value finite.
+fn decode_vector(seq: i64, b64: &str, dim: usize, out: &mut Vec<u8>) -> CoreResult<()> {
+    let bad = |message: String| CoreError::BadVector { seq, message };
+    out.clear();
+    STANDARD
+        .decode_vec(b64, out)
+        .map_err(|e| bad(format!("not base64: {e}")))?;
+    if out.len() != dim * 4 {
+        return Err(bad(format!(
+            "{} bytes, expected {} ({dim} × f32)",
+            out.len(),
+            dim * 4
+        )));
+    }
+    let finite = out
+        .chunks_exact(4)
+        .all(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite());
+    if !finite {
+        return Err(bad("it holds NaN or infinite values".into()));
+    }
     Ok(())
 }
 
-/// The vector's f32le bytes, checked: right length, every value finite.
-fn decode_vector(seq: i64, b64: &str, dim: usize) -> CoreResult<Vec<u8>> {
-    let bad = |message: String| CoreError::BadVector { seq, message };
-    let bytes = STANDARD
-        .decode(b64)
-        .map_err(|e| bad(format!("not base64: {e}")))?;
-    let floats = roost_embed::decode_f32_le(&bytes, dim).map_err(|e| bad(e.to_string()))?;
-    if floats.iter().any(|x| !x.is_finite()) {
-        return Err(bad("it holds NaN or infinite values".into()));
+#[cfg(test)]
+mod tests {
+    use roost_api::sync::{Change, ChangePage};
+
+    use super::PATCH_BUDGET;
+    use crate::cache::Cache;
+    use crate::testdata::listing;
+
+    fn page(changes: Vec<Change>) -> ChangePage {
+        ChangePage {
+            next_cursor: changes.last().map_or(0, Change::seq),
+            changes,
+            has_more: false,
+            embedding_model: None,
+            scope: "agent".into(),
+        }
     }
-    Ok(bytes)
+
+    /// Upserts of listings `ids`, with sequence numbers from `seq`, re-priced by `bump`.
+    fn upserts(ids: std::ops::RangeInclusive<i64>, seq: i64, bump: i64) -> Vec<Change> {
+        ids.enumerate()
+            .map(|(i, n)| {
+                let mut l = listing(n);
+                l.price.as_mut().unwrap().amount_minor += bump;
+                Change::Listing {
+                    seq: seq + i as i64,
+                    listing: l,
+                    embedding: None,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_loaded_index_is_patched_for_few_updates_and_dropped_for_many() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = Cache::open_file(&dir.path().join("c.sqlite3")).unwrap();
+        cache.apply_page(&page(upserts(1..=1_200, 1, 0))).unwrap();
+        cache.vector_index().unwrap();
+        let live = |cache: &Cache| cache.vectors.as_ref().map(|v| v.columns.live());
+        assert_eq!(live(&cache), Some(1_200));
+
+        // New listings and a few updates: patched in place.
+        cache
+            .apply_page(&page(upserts(1_201..=1_300, 2_000, 0)))
+            .unwrap();
+        cache.apply_page(&page(upserts(1..=10, 3_000, 7))).unwrap();
+        assert_eq!(live(&cache), Some(1_300));
+        assert_eq!(cache.index_patches, 10);
+
+        // Updates past the budget, over several pages: dropped, then reloaded on use.
+        let per_page = PATCH_BUDGET as i64 / 2;
+        cache
+            .apply_page(&page(upserts(1..=per_page, 4_000, 9)))
+            .unwrap();
+        assert!(cache.vectors.is_some(), "still within the budget");
+        cache
+            .apply_page(&page(upserts(per_page + 1..=2 * per_page, 5_000, 9)))
+            .unwrap();
+        assert_eq!(live(&cache), None);
+        assert_eq!(cache.index_patches, 0);
+        cache.vector_index().unwrap();
+        assert_eq!(live(&cache), Some(1_300));
+
+        // A fresh index has a fresh budget.
+        cache.apply_page(&page(upserts(1..=5, 6_000, 11))).unwrap();
+        assert_eq!((live(&cache), cache.index_patches), (Some(1_300), 5));
+    }
+
+    #[test]
+    fn a_bad_vector_is_named_and_decoded_ones_are_checked() {
+        let mut out = Vec::new();
+        let ok = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            [1.0f32, -2.5]
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect::<Vec<_>>(),
+        );
+        super::decode_vector(1, &ok, 2, &mut out).unwrap();
+        assert_eq!(out.len(), 8);
+        let nan = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            [1.0f32, f32::NAN]
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect::<Vec<_>>(),
+        );
+        for (text, dim, says) in [
+            (ok.as_str(), 3, "8 bytes, expected 12"),
+            (nan.as_str(), 2, "NaN"),
+            ("!!!!", 1, "not base64"),
+        ] {
+            let err = super::decode_vector(7, text, dim, &mut out).unwrap_err();
+            assert!(err.to_string().contains(says), "{err}");
+            assert!(err.to_string().contains("change 7"), "{err}");
+        }
+    }
 }

@@ -7,8 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use roost_api::config::VersionedConfig;
+use roost_api::knowledge::{Client, KnowledgeItem};
 use roost_api::listings::{Area, AreaUnit, Listing, Price};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
 use crate::decide::{LocalModel, SyncState};
@@ -28,10 +29,14 @@ const SIDE_FILES: &[&str] = &["-wal", "-shm", "-journal"];
 pub struct Cache {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
-    /// Derived from the tables and dropped whenever a sync changes them; rebuilt on first use,
-    /// so a sync of many pages costs one reload.
+    /// The in-memory search index, derived from the tables and loaded on first use. A sync
+    /// patches it with the listings it wrote, or drops it when that would cost more than a
+    /// reload (see `apply.rs`).
     pub(crate) vectors: Option<VectorIndex>,
     pub(crate) parse_context: Option<ParseContext>,
+    /// Listings updated or removed in the loaded index by patches since it was loaded; see
+    /// `apply.rs` for why it is dropped past a budget.
+    pub(crate) index_patches: usize,
 }
 
 impl std::fmt::Debug for Cache {
@@ -81,9 +86,16 @@ impl Cache {
         // WAL: searches read while a sync writes. synchronous=NORMAL may lose the last
         // transaction on power loss, never half of one; that page is simply fetched again.
         // (With SQLCipher the WAL is encrypted too; the -shm index holds no row data.)
+        // Checkpoints every 64 MB of WAL instead of SQLite's 4 MB: a page of 1,000 listings
+        // with vectors writes several MB, and checkpointing after nearly every page rewrote
+        // the same index pages into the file again and again (a quarter of the apply time).
+        // A sync ends with a checkpoint ([`Cache::optimize`]); the next write then starts the
+        // log over, cut back to 4 MB.
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
+             PRAGMA wal_autocheckpoint = 16384;
+             PRAGMA journal_size_limit = 4194304;
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 5000;",
         )
@@ -100,6 +112,7 @@ impl Cache {
             path: path.to_path_buf(),
             vectors: None,
             parse_context: None,
+            index_patches: 0,
         })
     }
 
@@ -201,13 +214,78 @@ impl Cache {
         .transpose()
     }
 
+    /// The clients synced (those the user may see), by id.
+    pub fn clients(&self) -> CoreResult<Vec<Client>> {
+        self.records("client")
+    }
+
+    /// The company's knowledge items synced (those the user's roles may see), by id.
+    pub fn knowledge_items(&self) -> CoreResult<Vec<KnowledgeItem>> {
+        self.records("knowledge")
+    }
+
+    fn records<T: serde::de::DeserializeOwned>(&self, kind: &str) -> CoreResult<Vec<T>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, json FROM records WHERE kind = ?1 ORDER BY id")
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map([kind], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .at(&self.path)?
+            .collect::<Result<Vec<_>, _>>()
+            .at(&self.path)?;
+        rows.into_iter()
+            .map(|(id, json)| {
+                serde_json::from_str(&json).map_err(|e| CoreError::Corrupt {
+                    what: format!("{kind} {id}"),
+                    message: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// What SQLite's integrity and foreign-key checks find wrong with the file; empty when it
+    /// is sound. For start-up checks and tests of interrupted writes.
+    pub fn integrity_problems(&self) -> CoreResult<Vec<String>> {
+        let mut problems = Vec::new();
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check").at(&self.path)?;
+        for row in stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .at(&self.path)?
+        {
+            let line = row.at(&self.path)?;
+            if line != "ok" {
+                problems.push(line);
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA foreign_key_check")
+            .at(&self.path)?;
+        for row in stmt
+            .query_map([], |r| {
+                Ok(format!(
+                    "{} row {} has no parent in {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<i64>>(1)?.unwrap_or_default(),
+                    r.get::<_, String>(2)?
+                ))
+            })
+            .at(&self.path)?
+        {
+            problems.push(row.at(&self.path)?);
+        }
+        Ok(problems)
+    }
+
     /// Empties listings, vectors, knowledge and clients and sets the cursor to 0, for a full
     /// resync. The config stays: the app keeps its branding while the data comes again.
     pub fn reset(&mut self) -> CoreResult<()> {
         let tx = self.conn.transaction().at(&self.path)?;
         tx.execute_batch(
             "DELETE FROM embeddings;
-             DELETE FROM listings_fts;
              DELETE FROM listings;
              DELETE FROM records;
              UPDATE sync_state SET cursor = 0, model_id = NULL, model_dim = NULL, scope = NULL
@@ -219,18 +297,23 @@ impl Cache {
         Ok(())
     }
 
-    /// Refreshes SQLite's statistics so filters use the most selective index; the sync runs
-    /// it after applying changes. Without them SQLite drove "3 bed villa under 4M in Arabian
-    /// Ranches" from the price index (60% of 100k rows, ~70 ms) instead of the community
-    /// index (~6 ms). `PRAGMA optimize` skipped never-analysed tables and a sampled `ANALYZE`
-    /// (`analysis_limit`) still chose the price index, hence a full one (~0.2 s per 100k).
+    /// Ends a sync that changed data: copies the write-ahead log into the file. The cache
+    /// checkpoints only every 64 MB on its own, and searches should not read through a long
+    /// log after a sync. Passive: it never waits for a reader (what a reader still uses is
+    /// copied next time).
+    ///
+    /// (It also ran `ANALYZE` while search filtered in SQL; the filters now run in memory and
+    /// the cache keeps no index for a planner to choose from.)
     pub fn optimize(&self) -> CoreResult<()> {
-        self.conn.execute_batch("ANALYZE;").at(&self.path)
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(PASSIVE);")
+            .at(&self.path)
     }
 
     pub(crate) fn forget_derived(&mut self) {
         self.vectors = None;
         self.parse_context = None;
+        self.index_patches = 0;
     }
 }
 
@@ -376,36 +459,95 @@ fn read_listing(r: &Row<'_>) -> rusqlite::Result<CoreResult<Listing>> {
     }))
 }
 
-/// Writes `listing` (insert or update by id) and returns its rid.
-pub(crate) fn upsert_listing(
-    tx: &rusqlite::Transaction<'_>,
-    listing: &Listing,
-    seq: i64,
-) -> rusqlite::Result<i64> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO listings (id, external_id, title, description, price_minor, currency,
-             bedrooms, bathrooms, size_value, size_unit, size_sqft, property_type, community,
-             city, status, latitude, longitude, furnished, photos, listed_at, attributes,
-             updated_at, seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20, ?21, ?22, ?23)
-         ON CONFLICT (id) DO UPDATE SET external_id = excluded.external_id,
-             title = excluded.title, description = excluded.description,
-             price_minor = excluded.price_minor, currency = excluded.currency,
-             bedrooms = excluded.bedrooms, bathrooms = excluded.bathrooms,
-             size_value = excluded.size_value, size_unit = excluded.size_unit,
-             size_sqft = excluded.size_sqft, property_type = excluded.property_type,
-             community = excluded.community, city = excluded.city, status = excluded.status,
-             latitude = excluded.latitude, longitude = excluded.longitude,
-             furnished = excluded.furnished, photos = excluded.photos,
-             listed_at = excluded.listed_at, attributes = excluded.attributes,
-             updated_at = excluded.updated_at, seq = excluded.seq
-         RETURNING rid",
-    )?;
-    let l = listing;
-    stmt.query_row(
-        params![
-            l.id.to_string(),
+/// Writes listings inside one transaction, with statements prepared once per page instead of
+/// looked up by their text for every row. No `RETURNING`: SQLite runs it as a trigger, and
+/// profiles showed every upsert then copying pages into a statement journal.
+pub(crate) struct ListingWriter<'t> {
+    find: CachedStatement<'t>,
+    insert: CachedStatement<'t>,
+    update: CachedStatement<'t>,
+    /// Reused JSON buffers for the two JSON columns.
+    photos: Vec<u8>,
+    attributes: Vec<u8>,
+}
+
+/// A listing's columns after `id`, in the order of [`ListingWriter`]'s parameters `?2…?23`.
+const WRITE_COLUMNS: [&str; 22] = [
+    "external_id",
+    "title",
+    "description",
+    "price_minor",
+    "currency",
+    "bedrooms",
+    "bathrooms",
+    "size_value",
+    "size_unit",
+    "size_sqft",
+    "property_type",
+    "community",
+    "city",
+    "status",
+    "latitude",
+    "longitude",
+    "furnished",
+    "photos",
+    "listed_at",
+    "attributes",
+    "updated_at",
+    "seq",
+];
+
+impl<'t> ListingWriter<'t> {
+    pub(crate) fn new(conn: &'t Connection) -> rusqlite::Result<ListingWriter<'t>> {
+        let placeholders = (1..=WRITE_COLUMNS.len() + 1)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let assignments = WRITE_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ?{}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(ListingWriter {
+            find: conn.prepare_cached("SELECT rid FROM listings WHERE id = ?1")?,
+            insert: conn.prepare_cached(&format!(
+                "INSERT INTO listings (id, {}) VALUES ({placeholders})",
+                WRITE_COLUMNS.join(", ")
+            ))?,
+            update: conn
+                .prepare_cached(&format!("UPDATE listings SET {assignments} WHERE id = ?1"))?,
+            photos: Vec::new(),
+            attributes: Vec::new(),
+        })
+    }
+
+    /// The rid of the listing with this id, if the cache holds it.
+    pub(crate) fn find(&mut self, id: &Uuid) -> rusqlite::Result<Option<i64>> {
+        let mut buf = Uuid::encode_buffer();
+        let id = id.hyphenated().encode_lower(&mut buf);
+        self.find.query_row([&*id], |r| r.get(0)).optional()
+    }
+
+    /// Writes `listing` (insert, or update by id) and returns its rid and whether it was
+    /// already there.
+    pub(crate) fn upsert(&mut self, listing: &Listing, seq: i64) -> rusqlite::Result<(i64, bool)> {
+        let existing = self.find(&listing.id)?;
+        let l = listing;
+        let to_sql_error = |e: serde_json::Error| rusqlite::Error::ToSqlConversionFailure(e.into());
+        self.photos.clear();
+        serde_json::to_writer(&mut self.photos, &l.photos).map_err(to_sql_error)?;
+        self.attributes.clear();
+        serde_json::to_writer(&mut self.attributes, &l.attributes).map_err(to_sql_error)?;
+        // serde_json writes UTF-8 only; checked rather than assumed.
+        let utf8 = |b| {
+            std::str::from_utf8(b).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
+        };
+        let (photos, attributes) = (utf8(&self.photos)?, utf8(&self.attributes)?);
+        let mut id_buf = Uuid::encode_buffer();
+        let id: &str = l.id.hyphenated().encode_lower(&mut id_buf);
+        let values = params![
+            id,
             l.external_id,
             l.title,
             l.description,
@@ -426,19 +568,20 @@ pub(crate) fn upsert_listing(
             l.latitude,
             l.longitude,
             l.furnished,
-            to_json(&l.photos),
+            photos,
             l.listed_at,
-            to_json(&l.attributes),
+            attributes,
             l.updated_at,
             seq,
-        ],
-        |r| r.get(0),
-    )
-}
-
-/// JSON of plain vectors and maps of strings; serialising them cannot fail.
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+        ];
+        match existing {
+            Some(rid) => {
+                self.update.execute(values)?;
+                Ok((rid, true))
+            }
+            None => Ok((self.insert.insert(values)?, false)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -461,7 +604,10 @@ mod tests {
         let mut cache = Cache::open(dir.path(), "t", "u").unwrap();
         let listing = crate::testdata::listing(1);
         let tx = cache.conn.transaction().unwrap();
-        upsert_listing(&tx, &listing, 1).unwrap();
+        ListingWriter::new(&tx)
+            .unwrap()
+            .upsert(&listing, 1)
+            .unwrap();
         tx.commit().unwrap();
         assert_eq!(cache.listing(listing.id).unwrap(), Some(listing.clone()));
         assert_eq!(cache.listing_ids().unwrap(), vec![listing.id]);
@@ -475,7 +621,10 @@ mod tests {
         let mut cache = Cache::open_encrypted(dir.path(), "t", "u", &key).unwrap();
         let listing = crate::testdata::listing(1);
         let tx = cache.conn.transaction().unwrap();
-        upsert_listing(&tx, &listing, 1).unwrap();
+        ListingWriter::new(&tx)
+            .unwrap()
+            .upsert(&listing, 1)
+            .unwrap();
         tx.commit().unwrap();
         let path = cache.path().to_path_buf();
         drop(cache);

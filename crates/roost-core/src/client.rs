@@ -15,8 +15,10 @@ use serde::de::DeserializeOwned;
 use crate::cache::Cache;
 use crate::error::{CoreError, CoreResult};
 
-/// Changes per page asked for; the server allows up to 2,000.
-pub const DEFAULT_PAGE_SIZE: u32 = 500;
+/// Changes per page asked for; the server allows up to 2,000. 1,000 listings with vectors are
+/// about 1.6 MB on the wire. Against 500: half the round trips and transactions (an initial
+/// sync of 10k listings took about 0.75 s here instead of 1.1 s).
+pub const DEFAULT_PAGE_SIZE: u32 = 1000;
 
 /// The credentials of this device. Keyring storage is the app's job (a follow-up).
 #[derive(Clone)]
@@ -160,6 +162,12 @@ impl SyncClient {
         since: i64,
         scope: Option<&str>,
     ) -> CoreResult<(ChangePage, u64)> {
+        let path = self.page_path(since, scope);
+        self.send_json::<(), ChangePage>(Method::GET, &path, None)
+            .await
+    }
+
+    fn page_path(&self, since: i64, scope: Option<&str>) -> String {
         let mut path = format!(
             "{API_PREFIX}/sync/changes?since={since}&limit={}",
             self.page_size
@@ -168,15 +176,60 @@ impl SyncClient {
             path.push_str("&scope=");
             path.extend(url::form_urlencoded::byte_serialize(scope.as_bytes()));
         }
-        self.send_json::<(), ChangePage>(Method::GET, &path, None)
-            .await
+        path
+    }
+
+    /// Starts fetching (and parsing) the page after `since` on another task, with the current
+    /// access token and no refresh: the caller retries a 401 through [`SyncClient::fetch_page`].
+    fn prefetch(&self, since: i64, scope: &str) -> Prefetch {
+        let url = format!("{}{}", self.base, self.page_path(since, Some(scope)));
+        let request = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.tokens.access)
+            .header(API_VERSION_HEADER, API_VERSION.to_string());
+        let task = tokio::spawn(async move {
+            let resp = request.send().await.map_err(|source| CoreError::Http {
+                url: url.clone(),
+                source,
+            })?;
+            read_json(&url, resp).await
+        });
+        Prefetch {
+            since,
+            scope: scope.to_string(),
+            task: AbortOnDrop(task),
+        }
+    }
+
+    /// The page after `since`: the prefetched one when it was fetched for this cursor and
+    /// scope, else fetched now.
+    async fn next_page(
+        &mut self,
+        prefetched: Option<Prefetch>,
+        since: i64,
+        scope: Option<&str>,
+    ) -> CoreResult<(ChangePage, u64)> {
+        let Some(p) = prefetched.filter(|p| p.since == since && Some(p.scope.as_str()) == scope)
+        else {
+            return self.fetch_page(since, scope).await;
+        };
+        match p.join().await {
+            // The access token expired: refresh and ask again, as `send_json` does.
+            Err(CoreError::Server { status: 401, .. }) if self.tokens.refresh.is_some() => {
+                self.refresh().await?;
+                self.fetch_page(since, scope).await
+            }
+            other => other,
+        }
     }
 
     /// Pulls every change after the cache's cursor. `progress` sees each step and may stop the
     /// sync with `ControlFlow::Break`; a later sync continues where this one stopped.
     ///
-    /// Pages are applied on the calling task: one page is bounded by the page size, and
-    /// SQLite writes are quick next to the network.
+    /// Pages are applied on the calling task while the next page is fetched and parsed on
+    /// another: the server, the network and SQLite work at the same time. A sync stopped
+    /// early drops that fetch; nothing of it was applied.
     pub async fn sync(
         &mut self,
         cache: &mut Cache,
@@ -198,15 +251,23 @@ impl SyncClient {
                 bytes: r.bytes,
             })
         };
+        let mut prefetched: Option<Prefetch> = None;
         loop {
             if tell(SyncPhase::Fetching, &report).is_break() {
                 return Ok(report);
             }
             let scope = cache.sync_state()?.scope;
-            let fetched = self.fetch_page(report.cursor, scope.as_deref()).await;
+            let fetched = self
+                .next_page(prefetched.take(), report.cursor, scope.as_deref())
+                .await;
             let applied = match fetched {
                 Ok((page, bytes)) => {
                     report.bytes += bytes;
+                    // Asked for with the cursor and scope this page leaves behind; used only
+                    // if the page applies (`next_page` checks).
+                    if page.has_more {
+                        prefetched = Some(self.prefetch(page.next_cursor, &page.scope));
+                    }
                     cache.apply_page(&page).map(|applied| (page, applied))
                 }
                 Err(e) => Err(e),
@@ -316,6 +377,32 @@ impl SyncClient {
             f(&tokens);
         }
         Ok(())
+    }
+}
+
+/// A page being fetched on another task for the cursor and scope it was asked with.
+struct Prefetch {
+    since: i64,
+    scope: String,
+    task: AbortOnDrop<CoreResult<(ChangePage, u64)>>,
+}
+
+impl Prefetch {
+    async fn join(mut self) -> CoreResult<(ChangePage, u64)> {
+        match (&mut self.task.0).await {
+            Ok(result) => result,
+            // Only a panic gets here: the task is aborted only by dropping it unawaited.
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+}
+
+/// A spawned task that is aborted when dropped (a stopped or failed sync needs no more).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

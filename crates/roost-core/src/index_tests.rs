@@ -13,7 +13,7 @@ use roost_api::sync::{Change, ChangePage, EmbeddingModel};
 use rusqlite::params_from_iter;
 use uuid::Uuid;
 
-use crate::filters::{Bounds, Filters, PriceRange};
+use crate::filters::{Bounds, Filters, FiltersSql, PriceRange};
 use crate::keywords::query_terms;
 use crate::search::SearchRequest;
 use crate::vectors::VectorIndex;

@@ -21,6 +21,7 @@ mod decide;
 mod error;
 mod filters;
 mod keywords;
+pub mod photos;
 mod quantised;
 pub mod query;
 mod schema;
@@ -40,6 +41,7 @@ pub use client::{DEFAULT_PAGE_SIZE, SyncClient, SyncPhase, SyncProgress, SyncRep
 pub use decide::{Decision, F32LE, LocalModel, RejectReason, ResyncReason, SyncState, decide};
 pub use error::{CoreError, CoreResult};
 pub use filters::{Bounds, Filters, PriceRange};
+pub use photos::{PhotoError, PhotoStore};
 pub use query::{ParseContext, ParsedQuery};
 pub use search::{
     FacetCount, Facets, QueryEmbedder, Ranking, SearchHit, SearchRequest, SearchResults,

@@ -19,12 +19,7 @@ pub struct ParseContext {
     pub currency: String,
 }
 
-/// The filters found in the text and the words left over.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ParsedQuery {
-    pub filters: Filters,
-    pub residual: String,
-}
+pub use roost_api::search::ParsedQuery;
 
 pub fn parse(text: &str, ctx: &ParseContext) -> ParsedQuery {
     let mut p = Parser {
@@ -42,14 +37,7 @@ pub fn parse(text: &str, ctx: &ParseContext) -> ParsedQuery {
     }
 }
 
-/// Digits after the decimal point of a currency's minor unit (ISO 4217).
-pub fn minor_unit_exponent(currency: &str) -> u32 {
-    match currency {
-        "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "UGX" | "XOF" | "XAF" | "PYG" => 0,
-        "BHD" | "KWD" | "OMR" | "JOD" | "IQD" | "LYD" | "TND" => 3,
-        _ => 2,
-    }
-}
+pub use roost_api::money::minor_unit_exponent;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {

@@ -6,7 +6,7 @@
 use rusqlite::Connection;
 
 /// One entry per schema version; `MIGRATIONS[n]` takes version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -87,6 +87,20 @@ CREATE TABLE sync_state (
 );
 INSERT INTO sync_state (one, cursor) VALUES (1, 0);
 "#;
+
+// Search runs in memory (columns.rs, keywords.rs, quantised.rs) and makes its snippets in
+// Rust: nothing reads the FTS5 table or the per-field indexes any more (the SQL form of the
+// filters is only the tests' reference), and writing them took over half of the time
+// applying a sync page took (tests/benches/sync.rs). The unique index on `id` stays: sync
+// finds listings by id.
+const V2: &str = "
+DROP TABLE listings_fts;
+DROP INDEX listings_price;
+DROP INDEX listings_bedrooms;
+DROP INDEX listings_type;
+DROP INDEX listings_community;
+DROP INDEX listings_newest;
+";
 
 /// Brings the schema to [`SCHEMA_VERSION`]; `Err(found)` when the file is newer than this
 /// build knows.

@@ -8,7 +8,6 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::cache::{Cache, parse_uuid};
 use crate::columns::RowSet;
@@ -50,49 +49,7 @@ pub struct SearchRequest {
     pub limit: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SearchHit {
-    pub id: Uuid,
-    /// Fused reciprocal-rank score; 0 for listings that only passed the filters.
-    pub score: f64,
-    /// Matching words in context, or the title.
-    pub snippet: String,
-}
-
-/// Which signals ordered the results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Ranking {
-    pub keyword: bool,
-    pub semantic: bool,
-    /// Why semantic ranking was not used although there was text, e.g. no model on the device.
-    pub semantic_unavailable: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SearchResults {
-    pub hits: Vec<SearchHit>,
-    /// Listings passing the filters.
-    pub total: u64,
-    pub ranking: Ranking,
-    /// What the parser read from the text, for the UI to show as chips.
-    pub parsed: ParsedQuery,
-    /// The filters applied: the controls', completed from the text.
-    pub filters: Filters,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FacetCount<T> {
-    pub value: T,
-    pub count: u64,
-}
-
-/// Counts over a filtered set, for the filter controls.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Facets {
-    pub property_types: Vec<FacetCount<String>>,
-    pub communities: Vec<FacetCount<String>>,
-    pub bedrooms: Vec<FacetCount<u16>>,
-}
+pub use roost_api::search::{FacetCount, Facets, Ranking, SearchHit, SearchResults};
 
 impl Cache {
     /// Names the parser matches typed text against; cached until the next sync changes data.

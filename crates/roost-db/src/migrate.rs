@@ -42,6 +42,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "shared_knowledge",
         sql: include_str!("../migrations/0006_shared_knowledge.sql"),
     },
+    Migration {
+        version: 7,
+        name: "media",
+        sql: include_str!("../migrations/0007_media.sql"),
+    },
 ];
 
 pub(crate) async fn run(db: &Db) -> Result<()> {

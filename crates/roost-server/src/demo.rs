@@ -1,5 +1,7 @@
 //! The demo tenant `cargo xtask demo` starts with: a company and one user per role.
 
+pub mod photos;
+
 use roost_api::imports::{ImportKind, ImportMode, Validation};
 use roost_api::tenants::{ContactPerson, Tier};
 use roost_api::users::Role;
@@ -102,11 +104,12 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
 /// Listings, clients, market figures and team resources, through the same import path a
 /// company's files take.
 async fn seed_data(state: &AppState, ctx: &Ctx) -> anyhow::Result<()> {
+    let photos = seed_photos(state, ctx).await?;
     let files = [
         (
             ImportKind::Properties,
             "demo-listings.csv",
-            demo_listings(300),
+            demo_listings(300, &photos),
         ),
         (
             ImportKind::Clients,
@@ -139,6 +142,98 @@ async fn seed_data(state: &AppState, ctx: &Ctx) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("demo {name}: {e:?}"))?;
     }
     Ok(())
+}
+
+/// Photos drawn per scene; listings reuse them (2–4 each).
+const PHOTOS_PER_SCENE: usize = 10;
+
+/// The media paths of the demo's photos, by scene.
+#[derive(Debug, Default)]
+pub struct DemoPhotos {
+    pub villas: Vec<String>,
+    pub towers: Vec<String>,
+    pub interiors: Vec<String>,
+}
+
+/// Draws the photo pool (on the blocking pool, one thread per core) and stores it in the
+/// tenant's media, as an upload would.
+async fn seed_photos(state: &AppState, ctx: &Ctx) -> anyhow::Result<DemoPhotos> {
+    let started = std::time::Instant::now();
+    let jobs: Vec<(photos::Scene, u64)> = photos::Scene::ALL
+        .into_iter()
+        .flat_map(|scene| (0..PHOTOS_PER_SCENE as u64).map(move |seed| (scene, seed)))
+        .collect();
+    let rendered = tokio::task::spawn_blocking(move || render_all(&jobs)).await?;
+    let drawn = started.elapsed();
+    let mut out = DemoPhotos::default();
+    for (scene, jpeg) in rendered {
+        let (media, _) = crate::routes::media::store_image(state, ctx, &jpeg)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo photo: {}", e.message))?;
+        match scene {
+            photos::Scene::Villa => out.villas.push(media.url),
+            photos::Scene::Tower => out.towers.push(media.url),
+            photos::Scene::Interior => out.interiors.push(media.url),
+        }
+    }
+    tracing::info!(
+        photos = PHOTOS_PER_SCENE * photos::Scene::ALL.len(),
+        drawn_ms = drawn.as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
+        "demo photos stored"
+    );
+    Ok(out)
+}
+
+/// Renders `jobs` in order, split over the available cores.
+fn render_all(jobs: &[(photos::Scene, u64)]) -> Vec<(photos::Scene, Vec<u8>)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = jobs.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|&(scene, seed)| (scene, photos::render(scene, seed)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("drawing a photo does not panic"))
+            .collect()
+    })
+}
+
+/// Photos of listing `i` of `kind`: exteriors that fit the type, then interiors (none for
+/// offices), 2–4 in all, joined for the CSV cell.
+fn listing_photos(i: usize, kind: &str, photos: &DemoPhotos) -> String {
+    let outside = match kind {
+        "Villa" | "Townhouse" => &photos.villas,
+        _ => &photos.towers,
+    };
+    if outside.is_empty() {
+        return String::new();
+    }
+    let inside = if kind == "Office" || photos.interiors.is_empty() {
+        outside
+    } else {
+        &photos.interiors
+    };
+    let picks = [
+        &outside[(i * 7) % outside.len()],
+        &inside[(i * 5 + 1) % inside.len()],
+        &outside[(i * 7 + 5) % outside.len()],
+        &inside[(i * 5 + 4) % inside.len()],
+    ];
+    let count = 2 + i % 3;
+    picks[..count]
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 const COMMUNITIES: &[(&str, &[&str], u64)] = &[
@@ -174,10 +269,11 @@ const FEATURES: &[&str] = &[
     "vacant on transfer",
 ];
 
-/// A deterministic, realistic listings CSV (no randomness: the demo is the same every time).
-pub fn demo_listings(n: usize) -> String {
+/// A deterministic, realistic listings CSV (no randomness: the demo is the same every time),
+/// with photos from `photos`.
+pub fn demo_listings(n: usize, photos: &DemoPhotos) -> String {
     let mut csv = String::from(
-        "Reference,Title,Property Type,Community,City,Bedrooms,Bathrooms,Size (sqft),Price (AED),Status,Furnished,Description,View\n",
+        "Reference,Title,Property Type,Community,City,Bedrooms,Bathrooms,Size (sqft),Price (AED),Status,Furnished,Description,View,Photos\n",
     );
     for i in 0..n {
         let (community, types, per_sqft) = COMMUNITIES[i % COMMUNITIES.len()];
@@ -219,12 +315,13 @@ pub fn demo_listings(n: usize) -> String {
             1 + i % 2
         );
         csv.push_str(&format!(
-            "RD-{:04},\"{title}\",{kind},{community},Dubai,{},{},{size},{price},{status},{},\"{description}\",{}\n",
+            "RD-{:04},\"{title}\",{kind},{community},Dubai,{},{},{size},{price},{status},{},\"{description}\",{},{}\n",
             i + 1,
             if kind == "Office" { String::new() } else { beds.to_string() },
             1 + beds.max(1) - usize::from(beds > 3),
             if i % 3 == 0 { "Yes" } else { "No" },
             ["Sea", "Garden", "City", "Community", "Golf"][i % 5],
+            listing_photos(i, kind, photos),
         ));
     }
     csv

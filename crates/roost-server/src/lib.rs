@@ -96,6 +96,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::list))
         .routes(routes!(listings::list))
         .routes(routes!(listings::get))
+        .routes(routes!(media::upload))
+        .routes(routes!(media::get))
         .routes(routes!(imports::report))
         .routes(routes!(imports::problems))
         .routes(routes!(sync::changes))

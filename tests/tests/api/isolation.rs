@@ -108,6 +108,19 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
         .unwrap()
         .to_string();
 
+    // And an image, which B must not read.
+    let r = s
+        .req(Method::POST, "/api/v1/media", Some(&a.t.admin.access))
+        .body(b"\x89PNG\r\n\x1a\nALPHA-SECRET-1".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let a_media = r.json::<Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
     // And a client and a knowledge item of A's.
     let clients = "Ref,Name,Email,Agent Email\nALPHA-SECRET-1,Alpha penthouse buyer,buyer@alpha.test,agent@alpha.test\n";
     let r = s
@@ -215,6 +228,21 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
             assert_eq!(r.status, want, "{role} {path}: {}", r.body);
             assert_no_trace_of(&r.body, &a, "GET import report");
         }
+        let r = s.get(&a_media, &sess.access).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{role} GET A's image");
+        assert_no_trace_of(&r.body, &a, "GET /media/{id}");
+        let r = s
+            .req(Method::POST, "/api/v1/media", Some(&sess.access))
+            .body(format!("\x1b[m{role}").into_bytes())
+            .send()
+            .await
+            .unwrap();
+        let want = if role == "agent" {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        };
+        assert_eq!(r.status(), want, "{role} uploading");
         let r = s
             .call(
                 Method::DELETE,
@@ -282,6 +310,8 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
     cover("get", "/api/v1/listings/{id}");
     cover("get", "/api/v1/imports/{id}");
     cover("get", "/api/v1/imports/{id}/problems.csv");
+    cover("get", "/api/v1/media/{id}");
+    cover("post", "/api/v1/media");
     cover("patch", "/api/v1/users/{id}");
     cover("delete", "/api/v1/me/devices/{id}");
 

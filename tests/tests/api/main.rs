@@ -9,5 +9,6 @@ mod errors;
 mod imports;
 mod isolation;
 mod knowledge;
+mod media;
 mod sync;
 mod tenants;

@@ -1,9 +1,14 @@
 //! The offline core (`roost-core`) against a real server on 127.0.0.1: sync into a device
 //! cache in a temporary folder, then search it.
 
+mod photos;
 mod search;
 mod secrets;
 mod sync;
+mod sync_faults;
+mod sync_kill;
+mod sync_random;
+mod sync_support;
 
 use std::ops::ControlFlow;
 use std::path::Path;

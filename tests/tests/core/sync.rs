@@ -279,4 +279,8 @@ async fn gone_history_empties_the_cache_and_syncs_from_zero() {
         cache.config().unwrap().is_some(),
         "config kept or synced again"
     );
+    // Clean: the same as a device that never synced before, nothing of the old copy left.
+    let mut fresh = open_cache(dir.path(), &t.id, "fresh");
+    sync_all(&s, &t.admin, &mut fresh).await;
+    assert_eq!(snapshot(&cache), snapshot(&fresh));
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use roost_api::auth::{LoginRequest, MeResponse, RefreshRequest, TokenResponse};
+use roost_api::auth::{Device, LoginRequest, MeResponse, RefreshRequest, TokenResponse};
 use roost_api::{API_PREFIX, API_VERSION, API_VERSION_HEADER, ErrorBody};
 use serde::de::DeserializeOwned;
 
@@ -250,6 +250,37 @@ impl Session {
                 Ok(())
             }
             other => Ok(other.map(drop)?),
+        }
+    }
+
+    /// Who is signed in, with the roles the server gives them now (`GET /me`).
+    pub async fn me(&self) -> SessionResult<MeResponse> {
+        self.get("/me").await
+    }
+
+    /// The user's signed-in devices (`GET /me/devices`).
+    pub async fn devices(&self) -> SessionResult<Vec<Device>> {
+        self.get("/me/devices").await
+    }
+
+    /// The current access token, for requests the app makes itself (photos).
+    pub fn access_token(&self) -> String {
+        self.access.lock().unwrap().clone()
+    }
+
+    /// The server's origin this session talks to.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// A GET with the access token, refreshed once if it expired.
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> SessionResult<T> {
+        match self.call(Method::GET, path, None).await {
+            Err(CoreError::Server { status: 401, .. }) => {
+                self.refresh().await?;
+                Ok(self.call(Method::GET, path, None).await?)
+            }
+            other => Ok(other?),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod imports;
 pub mod knowledge;
 pub mod listings;
 pub mod me;
+pub mod media;
 pub mod sync;
 pub mod tenants;
 pub mod users;

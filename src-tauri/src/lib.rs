@@ -1,0 +1,153 @@
+//! The Roost desktop shell (Tauri v2). The app itself is [`device::Device`] (no Tauri in it);
+//! this crate wires it to a window: commands, the sync schedule, events and the photo protocol.
+
+pub mod commands;
+pub mod device;
+pub mod error;
+mod photo_protocol;
+pub mod prefs;
+mod schedule;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use roost_core::secrets::{KeyringStore, SecretStore};
+use tauri::Manager;
+
+use crate::device::Device;
+use crate::error::{AppError, AppResult};
+
+/// The keyring service name the app's secrets are kept under.
+pub const KEYRING_SERVICE: &str = "app.roost.desktop";
+
+/// The custom URI scheme photos are served from (never as JSON over IPC).
+pub const PHOTO_SCHEME: &str = "roost-photo";
+
+/// Managed state: the device, or why it could not start (shown by the UI instead of a crash).
+pub struct Shell {
+    device: Result<Arc<Device>, String>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Shell {
+    pub fn device(&self) -> AppResult<Arc<Device>> {
+        self.device.clone().map_err(AppError::Other)
+    }
+
+    /// Asks the sync schedule to run now (after sign-in, a cleared cache).
+    pub fn wake_sync(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// `http://roost-photo.localhost` where the webview cannot use custom schemes directly.
+fn photo_base() -> String {
+    if cfg!(any(windows, target_os = "android")) {
+        format!("http://{PHOTO_SCHEME}.localhost")
+    } else {
+        format!("{PHOTO_SCHEME}://localhost")
+    }
+}
+
+/// The search model: `ROOST_EMBED_MODEL_DIR` (development, tests), else the `models` folder
+/// the bundle installs beside the app's resources.
+fn embed_config(resources: Option<PathBuf>) -> Option<roost_embed::EmbedConfig> {
+    if let Some(cfg) = roost_embed::EmbedConfig::from_env() {
+        return Some(cfg);
+    }
+    let dir = resources?.join("models");
+    let model = dir.join("all-minilm-l6-v2");
+    model.is_dir().then(|| {
+        let mut cfg = roost_embed::EmbedConfig::new(model);
+        cfg.ort_dylib_path = Some(dir.join("libonnxruntime.so"));
+        cfg
+    })
+}
+
+fn open_device(app: &tauri::App) -> Result<Arc<Device>, String> {
+    let root = match std::env::var_os("ROOST_APP_DATA_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => app.path().app_data_dir().map_err(|e| e.to_string())?,
+    };
+    let store: Arc<dyn SecretStore> =
+        Arc::new(KeyringStore::open(KEYRING_SERVICE).map_err(|e| {
+            format!("This computer's keyring is not available, so Roost cannot keep you signed in safely: {e}")
+        })?);
+    let default_server = std::env::var("ROOST_SERVER_URL")
+        .ok()
+        .or(option_env!("ROOST_DEFAULT_SERVER_URL").map(str::to_string))
+        .unwrap_or_default();
+    let resources = app.path().resource_dir().ok();
+    Device::open(
+        &root,
+        store,
+        embed_config(resources),
+        &photo_base(),
+        &default_server,
+    )
+    .map(Arc::new)
+    .map_err(|e| e.to_string())
+}
+
+/// The invoke handler with every command; `commands.txt` must list the same names.
+#[macro_export]
+macro_rules! handler {
+    () => {
+        tauri::generate_handler![
+            $crate::commands::app_state,
+            $crate::commands::sign_in,
+            $crate::commands::sign_out,
+            $crate::commands::set_role,
+            $crate::commands::sync_now,
+            $crate::commands::search,
+            $crate::commands::listings,
+            $crate::commands::listing,
+            $crate::commands::settings,
+            $crate::commands::clear_cache,
+        ]
+    };
+}
+
+/// The app's commands and photo protocol on a builder of any runtime (the mock one in tests).
+pub fn configure<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder
+        .invoke_handler(handler!())
+        .register_asynchronous_uri_scheme_protocol(PHOTO_SCHEME, photo_protocol::handle)
+}
+
+/// State for a shell whose device is already open (tests, and `run` below).
+pub fn shell(device: Result<Arc<Device>, String>) -> Shell {
+    Shell {
+        device,
+        wake: Arc::new(tokio::sync::Notify::new()),
+    }
+}
+
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "roost_desktop=info".into()),
+        )
+        .init();
+    configure(tauri::Builder::default())
+        .setup(|app| {
+            let wake = Arc::new(tokio::sync::Notify::new());
+            let device = open_device(app);
+            if let Err(e) = &device {
+                tracing::error!("the app cannot start: {e}");
+            }
+            if let Ok(device) = &device {
+                // The model loads in the background so the first search does not wait for it.
+                let d = Arc::clone(device);
+                std::thread::spawn(move || {
+                    d.embedder();
+                });
+                schedule::start(app.handle().clone(), Arc::clone(device), Arc::clone(&wake));
+            }
+            app.manage(Shell { device, wake });
+            Ok(())
+        })
+        .run(tauri::generate_context!())
+        .expect("the Roost window could not start");
+}

@@ -1,0 +1,270 @@
+//! End to end in the real webview: the built desktop app against a real server on loopback.
+
+mod harness;
+
+use std::time::Duration;
+
+use harness::{App, Display, desktop_bin};
+use reqwest::Method;
+use roost_tests::{Backend, TestServer, listings_csv};
+use serde_json::Value;
+
+/// Signs in through the form and waits for the first results.
+async fn sign_in(app: &App, company: &str, email: &str, password: &str) {
+    app.type_into("#company", company).await;
+    app.type_into("#email", email).await;
+    app.type_into("#password", password).await;
+    app.click("#signin-submit").await;
+}
+
+async fn wait_for_results(app: &App) {
+    app.until("result cards", || async {
+        !app.all("#results .card").await.is_empty()
+    })
+    .await;
+}
+
+/// The brand color the page applies, as the CSS custom property.
+async fn brand_color(app: &App) -> String {
+    app.js("return getComputedStyle(document.documentElement).getPropertyValue('--brand').trim();")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_uppercase()
+}
+
+/// True once the main photo of the open listing decoded into a real image.
+async fn photo_loaded(app: &App) -> bool {
+    app.js("const i = document.querySelector('#photo-main'); \
+         return !!(i && i.complete && i.naturalWidth > 0);")
+        .await
+        .as_bool()
+        .unwrap_or(false)
+}
+
+async fn server_listing(server: &TestServer, token: &str, id: &str) -> Value {
+    let r = server.get(&format!("/api/v1/listings/{id}"), token).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_signs_in_syncs_searches_and_keeps_working_offline() {
+    let Some(bin) = desktop_bin() else { return };
+    let server = TestServer::start_embedding(Backend::Sqlite, roost_tests::shared_embedder())
+        .await
+        .unwrap();
+    assert!(roost_server::demo::seed(&server.state).await.unwrap());
+    let (_, _, _, password) = roost_server::demo::USERS[0];
+    let admin = server
+        .login("demo", "admin@demo.roost.test", password)
+        .await;
+    let config = server.get("/api/v1/config", &admin.access).await.body;
+    let company = config["config"]["company_info"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let primary = config["config"]["company_info"]["primary_color"]
+        .as_str()
+        .unwrap()
+        .to_uppercase();
+
+    let display = Display::start();
+    let data = tempfile::tempdir().unwrap();
+    let app = App::launch(&bin, &display, data.path(), &server.base).await;
+
+    // Sign-in, with the server prefilled.
+    let server_field = app.find("#server").await;
+    assert_eq!(
+        server_field.prop("value").await.unwrap().as_deref(),
+        Some(server.base.as_str())
+    );
+    app.screenshot("signin-1280").await;
+    sign_in(&app, "demo", "admin@demo.roost.test", password).await;
+
+    // The first sync fills the device with a progress bar on screen.
+    let saw_progress = std::sync::atomic::AtomicBool::new(false);
+    app.until("the first sync to finish", || async {
+        let progress = app
+            .js("const e = document.querySelector('#sync-progress-text'); return e ? e.textContent : '';")
+            .await;
+        if progress.as_str().is_some_and(|t| t.contains("page")) {
+            saw_progress.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        !app.all("#results .card").await.is_empty()
+    })
+    .await;
+    app.screenshot("search-1280").await;
+    assert!(
+        saw_progress.into_inner(),
+        "the first-sync progress bar was never shown"
+    );
+    assert_eq!(app.text("#company-name").await, company);
+    assert_eq!(brand_color(&app).await, primary);
+
+    // "3 bed under 2M": every result obeys both filters, and the count is the server's.
+    app.type_into("#search", "3 bed under 2M").await;
+    app.until("the parsed filters as chips", || async {
+        let chips = app.text("#chips").await;
+        chips.contains("3 beds") && chips.contains("AED 2M")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ids = app.result_ids().await;
+    assert!(
+        !ids.is_empty(),
+        "no 3-bed listing under 2M in the demo data"
+    );
+    for id in &ids {
+        let l = server_listing(&server, &admin.access, id).await;
+        assert_eq!(l["bedrooms"], 3, "{l}");
+        let price = l["price"]["amount_minor"].as_i64().unwrap();
+        assert!(price <= 200_000_000, "{id} costs {price}");
+    }
+    let expected = server
+        .all_listings(&admin.access)
+        .await
+        .iter()
+        .filter(|l| {
+            l["bedrooms"] == 3
+                && l["price"]["currency"] == "AED"
+                && l["price"]["amount_minor"]
+                    .as_i64()
+                    .is_some_and(|p| p <= 200_000_000)
+        })
+        .count();
+    let count = app.text("#result-count").await;
+    assert!(
+        count.starts_with(&format!("{expected} listing")),
+        "{count} vs {expected}"
+    );
+
+    // A listing with its photo (fetched now, kept for offline).
+    let opened = ids[0].clone();
+    app.click(&format!("#results .card[data-id='{opened}']"))
+        .await;
+    let title = app.text("#detail-title").await;
+    assert!(!title.is_empty());
+    app.until("the listing photo", || photo_loaded(&app)).await;
+    app.screenshot("listing-1280").await;
+    app.click("#nav-settings").await;
+    app.find("#settings-listings").await;
+    app.screenshot("settings-1280").await;
+
+    // Phone width: the same screens.
+    app.resize(390, 844).await;
+    app.click("#nav-search").await;
+    wait_for_results(&app).await;
+    app.screenshot("search-390").await;
+    app.click(&format!("#results .card[data-id='{opened}']"))
+        .await;
+    app.until("the listing photo", || photo_loaded(&app)).await;
+    app.screenshot("listing-390").await;
+    app.resize(1280, 800).await;
+
+    // The server goes away: search and photos still work, and the app says it is offline.
+    drop(server);
+    app.click("#back").await;
+    app.type_into("#search", "villa").await;
+    app.until("offline villa results", || async {
+        app.text("#chips").await.contains("Villa") && !app.all("#results .card").await.is_empty()
+    })
+    .await;
+    app.click("#sync-now").await;
+    app.until("the offline badge", || async {
+        app.text("#sync-status").await.starts_with("Offline")
+    })
+    .await;
+    app.type_into("#search", "3 bed under 2M").await;
+    app.until("the same results offline", || async {
+        app.result_ids().await.first() == Some(&opened)
+    })
+    .await;
+    app.click(&format!("#results .card[data-id='{opened}']"))
+        .await;
+    app.until("the cached photo offline", || photo_loaded(&app))
+        .await;
+    app.screenshot("offline-listing-1280").await;
+    app.close().await;
+
+    // A restart: still signed in, branded before any network, results there.
+    let app = App::launch(&bin, &display, data.path(), "http://127.0.0.1:9").await;
+    app.until("the signed-in shell after restart", || async {
+        app.text("#company-name").await == company
+    })
+    .await;
+    assert_eq!(brand_color(&app).await, primary);
+    wait_for_results(&app).await;
+    assert!(app.all("#signin-submit").await.is_empty());
+    app.screenshot("restart-offline-1280").await;
+    app.close().await;
+}
+
+/// Puts `name` and `color` into a tenant's config through the API (If-Match as required).
+async fn brand(server: &TestServer, token: &str, name: &str, color: &str) {
+    let r = server.get("/api/v1/config", token).await;
+    let etag = r.header("etag").unwrap().to_string();
+    let mut config = r.body["config"].clone();
+    config["company_info"]["name"] = name.into();
+    config["company_info"]["primary_color"] = color.into();
+    let resp = server
+        .req(Method::PUT, "/api/v1/config", Some(token))
+        .header("if-match", etag)
+        .json(&config)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tenants_see_their_own_name_and_colors() {
+    let Some(bin) = desktop_bin() else { return };
+    let server = TestServer::start(Backend::Sqlite).await.unwrap();
+    let display = Display::start();
+    for (slug, name, color) in [
+        ("palm", "Palm Homes", "#0B6E4F"),
+        ("dune", "Dune Estates", "#F2C14E"),
+    ] {
+        let tenant = server.register(name, slug, "professional").await;
+        brand(&server, &tenant.admin.access, name, color).await;
+        let r = server
+            .import(
+                &tenant.admin.access,
+                "l.csv",
+                listings_csv(40).into_bytes(),
+                "",
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+
+        let data = tempfile::tempdir().unwrap();
+        let app = App::launch(&bin, &display, data.path(), &server.base).await;
+        sign_in(
+            &app,
+            slug,
+            &format!("admin@{slug}.test"),
+            &format!("{slug}-admin-pass"),
+        )
+        .await;
+        wait_for_results(&app).await;
+        app.screenshot(&format!("tenant-{slug}-1280")).await;
+        app.until("the tenant's name", || async {
+            app.text("#company-name").await == name
+        })
+        .await;
+        assert_eq!(brand_color(&app).await, color);
+        // Text on the brand bar stays readable whatever the color.
+        let text = app
+            .js("return getComputedStyle(document.querySelector('.topbar')).color;")
+            .await;
+        let expected = if slug == "dune" {
+            "rgb(0, 0, 0)"
+        } else {
+            "rgb(255, 255, 255)"
+        };
+        assert_eq!(text.as_str(), Some(expected), "{slug}");
+        app.screenshot(&format!("tenant-{slug}-1280")).await;
+        app.close().await;
+    }
+}

@@ -1,0 +1,2 @@
+import init from "./roost_ui.js";
+init();
