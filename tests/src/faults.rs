@@ -60,6 +60,8 @@ struct Shared {
     stalled: Notify,
     /// Response bytes that reached the client, per exchange, in the order they started.
     responses: Mutex<Vec<usize>>,
+    /// Added before each request goes on: a slow network.
+    latency: Mutex<std::time::Duration>,
 }
 
 /// Listens on `127.0.0.1:0`; dropping it stops accepting and closes every connection.
@@ -86,6 +88,7 @@ impl FaultProxy {
             generation: watch::Sender::new(0),
             stalled: Notify::new(),
             responses: Mutex::new(Vec::new()),
+            latency: Mutex::new(std::time::Duration::ZERO),
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy address");
@@ -137,6 +140,11 @@ impl FaultProxy {
     /// The server is (back) at `base`.
     pub fn set_upstream(&self, base: &str) {
         *self.shared.upstream.lock().unwrap() = Some(parse_base(base));
+    }
+
+    /// Delays every request from now on by `latency` (zero: none), like a slow network.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        *self.shared.latency.lock().unwrap() = latency;
     }
 
     /// Waits until an exchange meets [`Fault::Stall`] (one queued before this call counts).
@@ -214,6 +222,10 @@ async fn relay(mut client: TcpStream, upstream: SocketAddr, shared: Arc<Shared>)
                         relayed: 0,
                         index,
                     });
+                    let latency = *shared.latency.lock().unwrap();
+                    if !latency.is_zero() {
+                        tokio::time::sleep(latency).await;
+                    }
                     match fault {
                         Fault::DropRequest => return,
                         Fault::Unauthorized => {

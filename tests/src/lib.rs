@@ -1,8 +1,10 @@
 //! Test harness: a real Roost server on 127.0.0.1:0 over a real database (a fresh SQLite
 //! file, or a fresh PostgreSQL database when `ROOST_TEST_POSTGRES_URL` is set), and a small
 //! HTTP client for it; [`faults`], a proxy that cuts, drops or stalls what passes between a
-//! device and the server; [`synthetic`], vectors without running the model.
+//! device and the server; [`synthetic`], vectors without running the model; [`desktop`], the
+//! built desktop app in its real webview.
 
+pub mod desktop;
 pub mod faults;
 pub mod synthetic;
 

@@ -74,3 +74,24 @@ pub fn apply_theme(css: &str) {
 pub fn now_millis() -> i64 {
     js_sys::Date::now() as i64
 }
+
+/// Leaves `window.roostRendered = { query, at }` on the frame after search results for `query`
+/// reached the page, so a benchmark can time keystroke-to-results (`at` is
+/// `performance.now()`).
+pub fn mark_rendered(query: &str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let query = query.to_string();
+    let mark = Closure::once_into_js(move || {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let at = window.performance().map(|p| p.now()).unwrap_or_default();
+        let record = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&record, &"query".into(), &query.into());
+        let _ = js_sys::Reflect::set(&record, &"at".into(), &at.into());
+        let _ = js_sys::Reflect::set(&window, &"roostRendered".into(), &record);
+    });
+    let _ = window.request_animation_frame(mark.unchecked_ref());
+}

@@ -11,7 +11,7 @@ use crate::{Ctx, output, run_cmd, step};
 
 /// Must equal the `wasm-bindgen` in Cargo.lock: the CLI refuses other versions' output.
 const WASM_BINDGEN_VERSION: &str = "0.2.130";
-const TAURI_DRIVER_VERSION: &str = "2.0.5";
+const TAURI_DRIVER_VERSION: &str = "2.1.0";
 
 /// wasm-bindgen and tauri-driver, from crates.io, into cargo's bin folder.
 pub fn ensure_tools(ctx: &Ctx) -> Result<()> {
@@ -40,10 +40,11 @@ fn ensure_cargo_tool(
     version: &str,
     extra: &[&str],
 ) -> Result<()> {
-    let path = cargo_bin(bin)?;
-    if let Ok(v) = output(Command::new(&path).arg("--version"))
-        && v.split_whitespace().any(|w| w == version)
-    {
+    // `cargo install --list` names each installed crate as `name vX.Y.Z:`; tauri-driver has no
+    // `--version` to ask.
+    let wanted = format!("{krate} v{version}:");
+    let listed = output(Command::new(ctx.cargo_path()).args(["install", "--list"]))?;
+    if listed.lines().any(|l| l.trim() == wanted) && cargo_bin(bin)?.is_file() {
         return Ok(());
     }
     println!("    installing {krate} {version} (a few minutes, once)");
@@ -118,4 +119,72 @@ pub fn build_app(ctx: &Ctx) -> Result<PathBuf> {
         bail!("the build did not produce {}", bin.display());
     }
     Ok(bin)
+}
+
+/// The release desktop binary with the UI inside it (for the benchmarks).
+pub fn build_app_release(ctx: &Ctx) -> Result<PathBuf> {
+    build_ui(ctx)?;
+    step("build the desktop app (release)", || {
+        let mut cmd = ctx.cargo(["build", "--release", "-p", "roost-desktop"]);
+        run_cmd(cmd.args(ctx.locked()))
+    })?;
+    let bin = ctx.target_dir.join("release/roost-desktop");
+    if !bin.is_file() {
+        bail!("the build did not produce {}", bin.display());
+    }
+    Ok(bin)
+}
+
+/// The Tauri CLI, from npm (the package carries the native binary; `cargo install tauri-cli`
+/// takes a quarter of an hour here).
+const TAURI_CLI: &str = "@tauri-apps/cli@2.12.5";
+
+/// Builds the release `.deb` with the search model and ONNX Runtime inside (under the app's
+/// resources `models/`, where the app looks for them) and returns its path.
+pub fn build_deb(ctx: &Ctx, models: &crate::models::Models) -> Result<PathBuf> {
+    build_ui(ctx)?;
+    let tools = crate::home()?.join(".cache/roost/tools");
+    let cli = tools.join("node_modules/.bin/tauri");
+    if !cli.is_file() {
+        step("install the Tauri CLI (npm)", || {
+            std::fs::create_dir_all(&tools)?;
+            run_cmd(
+                Command::new("npm")
+                    .args([
+                        "install",
+                        "--no-save",
+                        "--no-audit",
+                        "--no-fund",
+                        "--prefix",
+                    ])
+                    .arg(&tools)
+                    .arg(TAURI_CLI),
+            )
+        })?;
+    }
+    // Resources from wherever the model files are on this machine, as a config overlay.
+    let overlay = ctx.target_dir.join("tauri-bundle.json");
+    let resources = format!(
+        r#"{{"bundle": {{"active": true, "targets": ["deb"], "resources": {{"{}/": "models/all-minilm-l6-v2/", "{}": "models/libonnxruntime.so"}}}}}}"#,
+        models.model_dir.display(),
+        models.ort_dylib.display()
+    );
+    std::fs::write(&overlay, resources)?;
+    step("bundle the .deb", || {
+        let mut cmd = Command::new(&cli);
+        cmd.args(["build", "--bundles", "deb", "--config"])
+            .arg(&overlay)
+            .current_dir(&ctx.root)
+            .env("TAURI_APP_PATH", "src-tauri")
+            .env("CARGO_TARGET_DIR", &ctx.target_dir);
+        run_cmd(&mut cmd)
+    })?;
+    let dir = ctx.target_dir.join("release/bundle/deb");
+    let deb = std::fs::read_dir(&dir)
+        .with_context(|| format!("no bundle folder {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .with_context(|| format!("no .deb in {}", dir.display()))?;
+    Ok(deb)
 }

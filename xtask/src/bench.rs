@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{Ctx, describe, output, setup, step};
+use crate::test::KeyringSession;
+use crate::{Ctx, app, describe, output, setup, step};
 
 /// Every (package, bench target) to run. Add new `[[bench]]` targets here.
 const BENCHES: &[(&str, &str)] = &[
@@ -18,6 +19,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("roost-tests", "sync"),
     ("roost-embed", "embed"),
     ("roost-core", "search"),
+    ("roost-tests", "app"),
 ];
 
 const REPORT: &str = "docs/benchmarks.md";
@@ -33,16 +35,29 @@ struct Measurement {
 
 pub fn run(ctx: &Ctx) -> Result<()> {
     setup::ensure_tools(ctx)?;
+    app::ensure_tools(ctx)?;
+    // The app bench drives the release app, as users get it.
+    let desktop = app::build_app_release(ctx)?;
     let mut results = Vec::new();
     for (package, bench) in BENCHES {
         let found = step(&format!("cargo bench -p {package} --bench {bench}"), || {
-            run_bench(ctx, package, bench)
+            run_bench(ctx, package, bench, &desktop)
         })?;
         results.extend(found);
     }
     if results.is_empty() {
         bail!("the benchmarks printed no `BENCH <name> <value> <unit>` lines");
     }
+    // What a user downloads: the release .deb with the search model and ONNX Runtime.
+    let models = ctx.models().context("the model files are not set up")?;
+    let deb = app::build_deb(ctx, models)?;
+    let size = fs::metadata(&deb)?.len() as f64 / (1024.0 * 1024.0);
+    println!("BENCH bundle_deb_mb {size:.1} MB");
+    results.push(Measurement {
+        name: "bundle_deb_mb".into(),
+        value: format!("{size:.1}"),
+        unit: "MB".into(),
+    });
 
     println!("==> results");
     for r in &results {
@@ -54,8 +69,12 @@ pub fn run(ctx: &Ctx) -> Result<()> {
 }
 
 /// Runs one bench target, echoing its stdout and collecting its results.
-fn run_bench(ctx: &Ctx, package: &str, bench: &str) -> Result<Vec<Measurement>> {
+fn run_bench(ctx: &Ctx, package: &str, bench: &str, desktop: &Path) -> Result<Vec<Measurement>> {
     let mut cmd = ctx.cargo(["bench", "-p", package, "--bench", bench]);
+    cmd.env("ROOST_DESKTOP_BIN", desktop);
+    // The app keeps its secrets in the OS keyring: give it a real one, as the tests do.
+    let keyring = KeyringSession::new()?;
+    let mut cmd = keyring.wrap(&cmd);
     let mut child = cmd
         .stdout(Stdio::piped())
         .spawn()

@@ -122,6 +122,11 @@ impl Ctx {
         &self.cargo
     }
 
+    /// The model files, once `models::ensure` ran.
+    pub fn models(&self) -> Option<&models::Models> {
+        self.models.get()
+    }
+
     /// `ROOST_EMBED_MODEL_DIR` and `ORT_DYLIB_PATH` once `models::ensure` ran.
     pub fn model_env(&self) -> Vec<(&'static str, &Path)> {
         self.models

@@ -65,7 +65,7 @@ fn run_steps(ctx: &Ctx, extra: &[String]) -> Result<()> {
 /// GNOME Keyring. So the tests run under `dbus-run-session`, with gnome-keyring-daemon
 /// unlocked over a throw-away keyring folder, inside `keyctl session`; and with
 /// `ROOST_TEST_REQUIRE_KEYRING=1` they fail rather than skip if the keyring still is unusable.
-struct KeyringSession {
+pub struct KeyringSession {
     /// XDG_DATA_HOME of the run: GNOME Keyring keeps its keyring files here, away from the
     /// user's own; removed on drop.
     data_home: PathBuf,
@@ -79,7 +79,7 @@ printf 'roost-test' | gnome-keyring-daemon --unlock --components=secrets >/dev/n
 exec keyctl session - "$@""#;
 
 impl KeyringSession {
-    fn new() -> Result<KeyringSession> {
+    pub fn new() -> Result<KeyringSession> {
         let data_home = std::env::temp_dir().join(format!("roost-keyring-{}", std::process::id()));
         std::fs::create_dir_all(&data_home)
             .with_context(|| format!("could not create {}", data_home.display()))?;
@@ -87,7 +87,7 @@ impl KeyringSession {
     }
 
     /// `cmd` (program, arguments, environment, folder) run inside the keyring session.
-    fn wrap(&self, cmd: &Command) -> Command {
+    pub fn wrap(&self, cmd: &Command) -> Command {
         let mut wrapped = Command::new("dbus-run-session");
         wrapped
             .args(["--", "sh", "-c", KEYRING_SCRIPT, "roost-keyring"])

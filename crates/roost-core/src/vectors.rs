@@ -107,7 +107,7 @@ impl VectorIndex {
             attributes,
         };
         self.columns.set(row, &fields);
-        // The same text the FTS table holds (see apply.rs `index_text`).
+        // The words keyword search ranks by: the listing text plus its attributes.
         let attribute_text = fields
             .attributes
             .iter()

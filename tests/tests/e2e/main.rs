@@ -1,11 +1,10 @@
 //! End to end in the real webview: the built desktop app against a real server on loopback.
 
-mod harness;
-
 use std::time::Duration;
 
-use harness::{App, Display, desktop_bin};
 use reqwest::Method;
+use roost_tests::desktop::{App, Display, desktop_bin};
+use roost_tests::faults::FaultProxy;
 use roost_tests::{Backend, TestServer, listings_csv};
 use serde_json::Value;
 
@@ -31,6 +30,15 @@ async fn brand_color(app: &App) -> String {
         .as_str()
         .unwrap_or_default()
         .to_uppercase()
+}
+
+/// How many of the first `n` result cards show a decoded photo.
+async fn card_photos_loaded(app: &App, n: usize) -> usize {
+    let script = format!(
+        "return [...document.querySelectorAll('#results .card img')].slice(0, {n}) \
+         .filter(i => i.complete && i.naturalWidth > 0).length;"
+    );
+    app.js(&script).await.as_u64().unwrap_or(0) as usize
 }
 
 /// True once the main photo of the open listing decoded into a real image.
@@ -69,15 +77,19 @@ async fn an_agent_signs_in_syncs_searches_and_keeps_working_offline() {
         .unwrap()
         .to_uppercase();
 
+    // The app talks to the server through a proxy that can make the network slow, so the
+    // first sync takes long enough to watch its progress bar.
+    let network = FaultProxy::start(&server.base).await;
+    network.set_latency(Duration::from_millis(150));
     let display = Display::start();
     let data = tempfile::tempdir().unwrap();
-    let app = App::launch(&bin, &display, data.path(), &server.base).await;
+    let app = App::launch(&bin, &display, data.path(), &network.base()).await;
 
     // Sign-in, with the server prefilled.
     let server_field = app.find("#server").await;
     assert_eq!(
         server_field.prop("value").await.unwrap().as_deref(),
-        Some(server.base.as_str())
+        Some(network.base().as_str())
     );
     app.screenshot("signin-1280").await;
     sign_in(&app, "demo", "admin@demo.roost.test", password).await;
@@ -94,6 +106,12 @@ async fn an_agent_signs_in_syncs_searches_and_keeps_working_offline() {
         !app.all("#results .card").await.is_empty()
     })
     .await;
+    // The first cards' photos arrive through the photo protocol and stay on the device.
+    app.until("the first card photos", || async {
+        card_photos_loaded(&app, 4).await == 4
+    })
+    .await;
+    network.set_latency(Duration::ZERO);
     app.screenshot("search-1280").await;
     assert!(
         saw_progress.into_inner(),
@@ -196,6 +214,10 @@ async fn an_agent_signs_in_syncs_searches_and_keeps_working_offline() {
     assert_eq!(brand_color(&app).await, primary);
     wait_for_results(&app).await;
     assert!(app.all("#signin-submit").await.is_empty());
+    app.until("the cached card photos, offline", || async {
+        card_photos_loaded(&app, 4).await == 4
+    })
+    .await;
     app.screenshot("restart-offline-1280").await;
     app.close().await;
 }

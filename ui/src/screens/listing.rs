@@ -77,7 +77,7 @@ fn Detail(listing: Listing) -> impl IntoView {
                             <button class="thumb" class:active=move || current.get() == i
                                 aria-label=format!("Photo {} of {count}", i + 1)
                                 on:click=move |_| current.set(i)>
-                                <img src=src.clone() alt="" loading="lazy"/>
+                                <img src=src.clone() alt=""/>
                             </button>
                         }).collect_view()}
                     </div>

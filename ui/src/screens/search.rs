@@ -1,8 +1,6 @@
 //! Search and browse: one box that understands "3 bed villa under 4M in Arabian Ranches",
 //! filter controls that show what was read from it, facet counts, cards, more on demand.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use roost_api::app::{SearchQuery, SearchView};
@@ -16,8 +14,6 @@ use crate::form::{FilterForm, amount_hint, chips};
 use crate::format;
 
 const PAGE: usize = 24;
-/// Long enough to skip the keystrokes of a word, short enough to feel instant.
-const DEBOUNCE: Duration = Duration::from_millis(120);
 
 #[derive(Clone, Copy)]
 struct SearchState {
@@ -27,6 +23,9 @@ struct SearchState {
     cards: RwSignal<Vec<Listing>>,
     error: RwSignal<Option<String>>,
     generation: RwSignal<u64>,
+    /// A search is on its way to the shell; keystrokes meanwhile only mark `pending`.
+    busy: RwSignal<bool>,
+    pending: RwSignal<bool>,
     show_filters: RwSignal<bool>,
 }
 
@@ -39,6 +38,8 @@ pub fn provide_state() {
         cards: RwSignal::new(vec![]),
         error: RwSignal::new(None),
         generation: RwSignal::new(0),
+        busy: RwSignal::new(false),
+        pending: RwSignal::new(false),
         show_filters: RwSignal::new(false),
     });
 }
@@ -49,7 +50,15 @@ fn state() -> SearchState {
 
 /// Runs the search for the current text and controls; `more` appends the next page. Older
 /// answers that arrive late are dropped.
-fn run(s: SearchState, currency: String, debounce: bool, more: bool) {
+///
+/// Typing (`coalesce`) searches at once when nothing is in flight, so the first keystroke is
+/// answered in milliseconds; keystrokes that come while a search runs collapse into one
+/// search for the latest text when it returns. No fixed debounce delay.
+fn run(s: SearchState, currency: String, coalesce: bool, more: bool) {
+    if coalesce && s.busy.get_untracked() {
+        s.pending.set(true);
+        return;
+    }
     let generation = s.generation.get_untracked() + 1;
     s.generation.set(generation);
     let filters = match s.form.get_untracked().to_filters(&currency) {
@@ -70,28 +79,20 @@ fn run(s: SearchState, currency: String, debounce: bool, more: bool) {
         offset,
         limit: PAGE,
     };
+    let text = query.text.clone();
+    s.busy.set(true);
     spawn_local(async move {
-        if debounce {
-            gloo_timers::future::sleep(DEBOUNCE).await;
-            if s.generation.get_untracked() != generation {
-                return;
-            }
+        let answer = fetch(query).await;
+        s.busy.set(false);
+        if s.pending.get_untracked() {
+            s.pending.set(false);
+            run(s, currency, true, false);
         }
-        let view = invoke::<_, SearchView>("search", &serde_json::json!({ "query": query })).await;
-        let view = match view {
-            Ok(v) => v,
-            Err(e) => {
-                s.error.set(Some(e));
-                return;
-            }
-        };
-        let ids: Vec<Uuid> = view.results.hits.iter().map(|h| h.id).collect();
-        let cards = invoke::<_, Vec<Listing>>("listings", &serde_json::json!({ "ids": ids })).await;
         if s.generation.get_untracked() != generation {
             return;
         }
-        match cards {
-            Ok(cards) => {
+        match answer {
+            Ok((view, cards)) => {
                 s.error.set(None);
                 if more {
                     s.cards.update(|c| c.extend(cards));
@@ -99,10 +100,20 @@ fn run(s: SearchState, currency: String, debounce: bool, more: bool) {
                     s.cards.set(cards);
                 }
                 s.view.set(Some(view));
+                crate::bridge::mark_rendered(&text);
             }
             Err(e) => s.error.set(Some(e)),
         }
     });
+}
+
+/// The search, then the listings of its page: the shell returns ids, the UI asks for what
+/// it shows.
+async fn fetch(query: SearchQuery) -> Result<(SearchView, Vec<Listing>), String> {
+    let view = invoke::<_, SearchView>("search", &serde_json::json!({ "query": query })).await?;
+    let ids: Vec<Uuid> = view.results.hits.iter().map(|h| h.id).collect();
+    let cards = invoke::<_, Vec<Listing>>("listings", &serde_json::json!({ "ids": ids })).await?;
+    Ok((view, cards))
 }
 
 #[component]

@@ -1,7 +1,7 @@
-//! The real desktop app in the real webview: a private X display (Xvfb), tauri-driver in front
-//! of WebKitWebDriver, and a WebDriver session (fantoccini) on the built `roost-desktop`.
-//! `cargo xtask test` builds the app and sets `ROOST_DESKTOP_BIN`; without it these tests skip,
-//! unless `ROOST_TEST_REQUIRE_E2E=1` makes that a failure.
+//! The real desktop app in the real webview, for the end-to-end tests and the app benchmark: a
+//! private X display (Xvfb), tauri-driver in front of WebKitWebDriver, and a WebDriver session
+//! (fantoccini) on the built `roost-desktop`. `cargo xtask test` sets `ROOST_DESKTOP_BIN`;
+//! without it the tests skip, unless `ROOST_TEST_REQUIRE_E2E=1` makes that a failure.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -32,7 +32,7 @@ pub fn desktop_bin() -> Option<PathBuf> {
 pub fn artifacts() -> PathBuf {
     let dir = match std::env::var_os("ROOST_E2E_ARTIFACTS") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screens"),
+        None => target_dir().join("tmp/e2e-screens"),
     };
     std::fs::create_dir_all(&dir).expect("artifacts dir");
     dir
@@ -98,6 +98,24 @@ pub struct App {
 impl App {
     /// Starts the app with its data in `data_dir`, prefilled with `server` as the server.
     pub async fn launch(bin: &Path, display: &Display, data_dir: &Path, server: &str) -> App {
+        App::launch_with(
+            bin,
+            display,
+            data_dir,
+            server,
+            &[("ROOST_SYNC_PAGE_SIZE", "25")],
+        )
+        .await
+    }
+
+    /// Like [`App::launch`], with extra environment for the app.
+    pub async fn launch_with(
+        bin: &Path,
+        display: &Display,
+        data_dir: &Path,
+        server: &str,
+        env: &[(&str, &str)],
+    ) -> App {
         let port = free_port();
         let native_port = free_port();
         let driver = Command::new(tauri_driver())
@@ -111,9 +129,7 @@ impl App {
             .env("DISPLAY", &display.name)
             .env("ROOST_APP_DATA_DIR", data_dir)
             .env("ROOST_SERVER_URL", server)
-            // Small pages so the first sync shows its progress for more than a blink.
-            .env("ROOST_SYNC_PAGE_SIZE", "25")
-            .env("RUST_LOG", "roost_desktop=debug")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -225,6 +241,8 @@ impl App {
     }
 
     pub async fn screenshot(&self, name: &str) {
+        // Let images decode and transitions end.
+        tokio::time::sleep(Duration::from_millis(250)).await;
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(artifacts().join(format!("{name}.png")), png).expect("save screenshot");
     }
@@ -247,4 +265,64 @@ fn tauri_driver() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
     home.join("bin/tauri-driver")
+}
+
+/// The cargo target folder this crate was built in (`…/target/debug/deps/<test>` → `…/target`).
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf))
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// Proportional set size of `pid` and every process below it, in bytes (from
+/// `/proc/<pid>/smaps_rollup`): the app and its WebKit web and network processes.
+pub fn tree_pss_bytes(pid: u32) -> u64 {
+    let mut total = 0;
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        if let Ok(rollup) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) {
+            total += rollup
+                .lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or(0)
+                * 1024;
+        }
+        todo.extend(children(p));
+    }
+    total
+}
+
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // The command name may hold spaces; the fields after its `)` are plain.
+                    let rest = &stat[stat.rfind(')')? + 2..];
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
+/// The pid of the running app binary `bin`.
+pub fn app_pid(bin: &Path) -> Option<u32> {
+    let target = std::fs::canonicalize(bin).ok()?;
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .find(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok().as_ref() == Some(&target))
 }
