@@ -253,8 +253,8 @@ fn prepare(
     (cache, vectors)
 }
 
-/// Recall of the index's top 10 against an exact f32 scan over `vectors`.
-fn recall(cache: &mut Cache, vectors: &[Vec<f32>], queries: &[Vec<f32>]) -> f64 {
+/// Recall of the index's top `k` against an exact f32 scan over `vectors`.
+fn recall(cache: &mut Cache, vectors: &[Vec<f32>], queries: &[Vec<f32>], k: usize) -> f64 {
     let index = cache.vector_index().expect("load").expect("vectors");
     let mut found = 0;
     for q in queries {
@@ -264,14 +264,14 @@ fn recall(cache: &mut Cache, vectors: &[Vec<f32>], queries: &[Vec<f32>]) -> f64 
             .map(|(i, v)| (v.iter().zip(q).map(|(a, b)| a * b).sum(), i as i64 + 1))
             .collect();
         exact.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let truth: Vec<i64> = exact[..10].iter().map(|e| e.1).collect();
+        let truth: Vec<i64> = exact[..k].iter().map(|e| e.1).collect();
         found += index
-            .top_k(q, None, 10)
+            .top_k(q, None, k)
             .iter()
             .filter(|(rid, _)| truth.contains(rid))
             .count();
     }
-    found as f64 / (queries.len() * 10) as f64
+    found as f64 / (queries.len() * k) as f64
 }
 
 fn main() {
@@ -334,14 +334,24 @@ fn main() {
         .map(|t| model.embed_query(t).expect("embed"))
         .collect();
     queries.extend((0..38).map(|_| perturbed(&bases[rng.random_range(0..bases.len())], &mut rng)));
-    let r = recall(&mut cache, &vectors, &queries);
+    let r = recall(&mut cache, &vectors, &queries, 10);
     println!("BENCH search_recall10_100k {r:.4} ratio");
+    // The depth a search ranks to (MIN_RANK_DEPTH): what reaches the fusion.
+    let r = recall(&mut cache, &vectors, &queries, 100);
+    println!("BENCH search_recall100_100k {r:.4} ratio");
     let index = cache.vector_index().expect("load").expect("vectors");
     report(
         "search_vector_scan_100k_p50",
         p50(|run| {
             let top = index.top_k(&queries[run % queries.len()], None, 10);
             assert_eq!(top.len(), 10);
+        }),
+    );
+    report(
+        "search_vector_top100_100k_p50",
+        p50(|run| {
+            let top = index.top_k(&queries[run % queries.len()], None, 100);
+            assert_eq!(top.len(), 100);
         }),
     );
     drop(cache);

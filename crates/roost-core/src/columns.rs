@@ -8,6 +8,13 @@
 //!
 //! Rows are rids: SQLite hands out small dense integers, so a vector beats a hash map.
 //! Deleted listings leave a dead row behind.
+//!
+//! Testing a row is mostly cache misses: between two searches the vector scan reads ~40 MB,
+//! so these arrays are not in cache. So the fields filters test sit together in one 64-byte
+//! record per row ([`Hot`]), one cache line instead of one per field, and [`Columns::passing`]
+//! first narrows the rarest condition's rows by the next conditions' row lists (bits in a
+//! set) before it tests any row. "3 bed villa under 4M in Arabian Ranches" on 100k listings
+//! went from ~0.2–0.3 ms to ~0.1 ms.
 
 use std::collections::HashMap;
 
@@ -15,6 +22,11 @@ use crate::filters::Filters;
 
 /// Marks an absent text value (SQL NULL) in the id columns.
 const NULL_ID: u32 = u32::MAX;
+/// How much longer than the rows left a condition's row list may be for [`Columns::passing`]
+/// to narrow by it first (reading a list entry costs ~1 ns, testing a row ~50 ns), and how
+/// few rows are left not to bother.
+const NARROW_RATIO: usize = 16;
+const NARROW_MIN: usize = 64;
 
 /// A listing's filterable fields as read from SQL; `None` is NULL.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -77,20 +89,79 @@ impl Dict {
 const FOLD: bool = true;
 const EXACT: bool = false;
 
+/// A row's filterable fields, NULLs as flags, in one cache line.
+#[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
+struct Hot {
+    price_minor: i64,
+    bedrooms: i64,
+    bathrooms: f64,
+    size_sqft: f64,
+    /// Ids into the dictionaries; [`NULL_ID`] for NULL.
+    currency: u32,
+    property_type: u32,
+    community: u32,
+    status: u32,
+    /// [`ALIVE`], [`FURNISHED`] and the `HAS_…` bits of the nullable numbers.
+    flags: u8,
+}
+
+const ALIVE: u8 = 1;
+const HAS_PRICE: u8 = 2;
+const HAS_BEDROOMS: u8 = 4;
+const HAS_BATHROOMS: u8 = 8;
+const HAS_SIZE: u8 = 16;
+const HAS_FURNISHED: u8 = 32;
+const FURNISHED: u8 = 64;
+
+impl Hot {
+    /// A dead row: no listing, every field NULL.
+    const DEAD: Hot = Hot {
+        price_minor: 0,
+        bedrooms: 0,
+        bathrooms: 0.0,
+        size_sqft: 0.0,
+        currency: NULL_ID,
+        property_type: NULL_ID,
+        community: NULL_ID,
+        status: NULL_ID,
+        flags: 0,
+    };
+
+    fn alive(&self) -> bool {
+        self.flags & ALIVE != 0
+    }
+
+    fn get<T: Copy>(&self, flag: u8, value: T) -> Option<T> {
+        (self.flags & flag != 0).then_some(value)
+    }
+
+    fn price_minor(&self) -> Option<i64> {
+        self.get(HAS_PRICE, self.price_minor)
+    }
+
+    fn bedrooms(&self) -> Option<i64> {
+        self.get(HAS_BEDROOMS, self.bedrooms)
+    }
+
+    fn bathrooms(&self) -> Option<f64> {
+        self.get(HAS_BATHROOMS, self.bathrooms)
+    }
+
+    fn size_sqft(&self) -> Option<f64> {
+        self.get(HAS_SIZE, self.size_sqft)
+    }
+
+    fn furnished(&self) -> Option<bool> {
+        self.get(HAS_FURNISHED, self.flags & FURNISHED != 0)
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Columns {
-    alive: Vec<bool>,
+    hot: Vec<Hot>,
     live: usize,
     updated_at: Vec<i64>,
-    price_minor: Vec<Option<i64>>,
-    currency: Vec<u32>,
-    bedrooms: Vec<Option<i64>>,
-    bathrooms: Vec<Option<f64>>,
-    size_sqft: Vec<Option<f64>>,
-    property_type: Vec<u32>,
-    community: Vec<u32>,
-    status: Vec<u32>,
-    furnished: Vec<Option<bool>>,
     /// Ids into `attribute_dict`, keyed by `key \0 value`.
     attributes: Vec<Vec<u32>>,
     currencies: Dict,
@@ -118,30 +189,21 @@ impl Columns {
     }
 
     pub fn is_live(&self, row: u32) -> bool {
-        self.alive.get(row as usize).copied().unwrap_or(false)
+        self.hot.get(row as usize).is_some_and(Hot::alive)
     }
 
     /// One past the highest row.
     pub fn rows(&self) -> usize {
-        self.alive.len()
+        self.hot.len()
     }
 
     fn grow(&mut self, row: usize) {
-        if row < self.alive.len() {
+        if row < self.hot.len() {
             return;
         }
         let n = row + 1;
-        self.alive.resize(n, false);
+        self.hot.resize(n, Hot::DEAD);
         self.updated_at.resize(n, 0);
-        self.price_minor.resize(n, None);
-        self.currency.resize(n, NULL_ID);
-        self.bedrooms.resize(n, None);
-        self.bathrooms.resize(n, None);
-        self.size_sqft.resize(n, None);
-        self.property_type.resize(n, NULL_ID);
-        self.community.resize(n, NULL_ID);
-        self.status.resize(n, NULL_ID);
-        self.furnished.resize(n, None);
         self.attributes.resize(n, Vec::new());
     }
 
@@ -150,14 +212,16 @@ impl Columns {
         self.remove(row);
         let r = row as usize;
         self.grow(r);
-        self.alive[r] = true;
         self.live += 1;
         self.updated_at[r] = fields.updated_at;
-        self.price_minor[r] = fields.price_minor;
-        self.bedrooms[r] = fields.bedrooms;
-        self.bathrooms[r] = fields.bathrooms;
-        self.size_sqft[r] = fields.size_sqft;
-        self.furnished[r] = fields.furnished;
+        let flag = |present: bool, flag: u8| if present { flag } else { 0 };
+        let flags = ALIVE
+            | flag(fields.price_minor.is_some(), HAS_PRICE)
+            | flag(fields.bedrooms.is_some(), HAS_BEDROOMS)
+            | flag(fields.bathrooms.is_some(), HAS_BATHROOMS)
+            | flag(fields.size_sqft.is_some(), HAS_SIZE)
+            | flag(fields.furnished.is_some(), HAS_FURNISHED)
+            | flag(fields.furnished == Some(true), FURNISHED);
         let put = |dict: &mut Dict, value: &Option<String>, fold: bool| match value {
             Some(v) => {
                 let id = dict.intern(v, fold);
@@ -166,10 +230,17 @@ impl Columns {
             }
             None => NULL_ID,
         };
-        self.currency[r] = put(&mut self.currencies, &fields.currency, EXACT);
-        self.property_type[r] = put(&mut self.property_types, &fields.property_type, FOLD);
-        self.community[r] = put(&mut self.communities, &fields.community, FOLD);
-        self.status[r] = put(&mut self.statuses, &fields.status, FOLD);
+        self.hot[r] = Hot {
+            price_minor: fields.price_minor.unwrap_or_default(),
+            bedrooms: fields.bedrooms.unwrap_or_default(),
+            bathrooms: fields.bathrooms.unwrap_or_default(),
+            size_sqft: fields.size_sqft.unwrap_or_default(),
+            currency: put(&mut self.currencies, &fields.currency, EXACT),
+            property_type: put(&mut self.property_types, &fields.property_type, FOLD),
+            community: put(&mut self.communities, &fields.community, FOLD),
+            status: put(&mut self.statuses, &fields.status, FOLD),
+            flags,
+        };
         let mut ids = Vec::with_capacity(fields.attributes.len());
         for (k, v) in &fields.attributes {
             // The key compares exactly and the value without ASCII case.
@@ -188,7 +259,7 @@ impl Columns {
             return;
         }
         let r = row as usize;
-        self.alive[r] = false;
+        let hot = std::mem::replace(&mut self.hot[r], Hot::DEAD);
         self.live -= 1;
         let drop_from = |dict: &mut Dict, id: u32| {
             if id != NULL_ID {
@@ -198,24 +269,18 @@ impl Columns {
                 }
             }
         };
-        drop_from(&mut self.currencies, self.currency[r]);
-        drop_from(&mut self.property_types, self.property_type[r]);
-        drop_from(&mut self.communities, self.community[r]);
-        drop_from(&mut self.statuses, self.status[r]);
+        drop_from(&mut self.currencies, hot.currency);
+        drop_from(&mut self.property_types, hot.property_type);
+        drop_from(&mut self.communities, hot.community);
+        drop_from(&mut self.statuses, hot.status);
         for id in std::mem::take(&mut self.attributes[r]) {
             drop_from(&mut self.attribute_dict, id);
         }
-        self.currency[r] = NULL_ID;
-        self.property_type[r] = NULL_ID;
-        self.community[r] = NULL_ID;
-        self.status[r] = NULL_ID;
     }
 
     /// Rebuilds what depends on all rows (the newest-first order) after sets and removes.
     pub fn finish(&mut self) {
-        let mut newest: Vec<u32> = (0..self.alive.len() as u32)
-            .filter(|&r| self.alive[r as usize])
-            .collect();
+        let mut newest = self.all_rows();
         newest.sort_unstable_by(|&a, &b| {
             self.updated_at[b as usize]
                 .cmp(&self.updated_at[a as usize])
@@ -254,15 +319,16 @@ impl Columns {
 
     fn matches(&self, row: u32, q: &Resolved<'_>) -> bool {
         let r = row as usize;
-        if !self.alive[r] {
+        let hot = &self.hot[r];
+        if !hot.alive() {
             return false;
         }
         let f = q.f;
         if let Some(p) = &f.price {
-            let Some(price) = self.price_minor[r] else {
+            let Some(price) = hot.price_minor() else {
                 return false;
             };
-            if Some(self.currency[r]) != q.currency
+            if Some(hot.currency) != q.currency
                 || p.min_minor.is_some_and(|m| price < m)
                 || p.max_minor.is_some_and(|m| price > m)
             {
@@ -270,7 +336,7 @@ impl Columns {
             }
         }
         if !f.bedrooms.is_open() {
-            let Some(beds) = self.bedrooms[r] else {
+            let Some(beds) = hot.bedrooms() else {
                 return false;
             };
             if f.bedrooms.min.is_some_and(|m| beds < i64::from(m))
@@ -280,12 +346,12 @@ impl Columns {
             }
         }
         if let Some(min) = f.bathrooms_min
-            && self.bathrooms[r].is_none_or(|b| b < f64::from(min))
+            && hot.bathrooms().is_none_or(|b| b < f64::from(min))
         {
             return false;
         }
         if !f.size_sqft.is_open() {
-            let Some(size) = self.size_sqft[r] else {
+            let Some(size) = hot.size_sqft() else {
                 return false;
             };
             if f.size_sqft.min.is_some_and(|m| size < m)
@@ -295,16 +361,16 @@ impl Columns {
             }
         }
         if let Some(want) = f.furnished
-            && self.furnished[r] != Some(want)
+            && hot.furnished() != Some(want)
         {
             return false;
         }
         let any_of = |ids: &Option<Vec<u32>>, value: u32| {
             ids.as_ref().is_none_or(|ids| ids.contains(&value))
         };
-        any_of(&q.property_types, self.property_type[r])
-            && any_of(&q.communities, self.community[r])
-            && any_of(&q.statuses, self.status[r])
+        any_of(&q.property_types, hot.property_type)
+            && any_of(&q.communities, hot.community)
+            && any_of(&q.statuses, hot.status)
             && q.attributes.iter().all(|a| self.attributes[r].contains(a))
     }
 
@@ -338,20 +404,33 @@ impl Columns {
         if let Some(c) = q.currency {
             conditions.push((&self.currencies, vec![c]));
         }
-        let size = |(dict, ids): &(&Dict, Vec<u32>)| -> usize {
-            ids.iter().map(|&id| dict.rows[id as usize].len()).sum()
-        };
-        let smallest = conditions.into_iter().min_by_key(size);
-        let mut rows: Vec<u32> = match smallest {
-            Some((dict, ids)) => {
-                let mut rows: Vec<u32> = union(dict, &ids)
-                    .into_iter()
-                    .filter(|&r| self.matches(r, &q))
-                    .collect();
+        // The rarest condition first, with the number of rows holding it.
+        let mut conditions: Vec<(usize, &Dict, Vec<u32>)> = conditions
+            .into_iter()
+            .map(|(dict, ids)| {
+                let size = ids.iter().map(|&id| dict.rows[id as usize].len()).sum();
+                (size, dict, ids)
+            })
+            .collect();
+        conditions.sort_by_key(|c| c.0);
+        let mut conditions = conditions.into_iter();
+        let mut rows: Vec<u32> = match conditions.next() {
+            Some((_, dict, ids)) => {
+                let mut rows = union(dict, &ids);
+                // Narrow by the next conditions' row lists while they are short: testing a
+                // row in `matches` costs a cache miss, a bit in a set next to nothing.
+                for (size, dict, ids) in conditions {
+                    if rows.len() < NARROW_MIN || size > rows.len() * NARROW_RATIO {
+                        break;
+                    }
+                    let set = RowSet::new(self.rows(), &union(dict, &ids));
+                    rows.retain(|&r| set.contains(r));
+                }
+                rows.retain(|&r| self.matches(r, &q));
                 rows.sort_unstable();
                 rows
             }
-            None => (0..self.alive.len() as u32)
+            None => (0..self.hot.len() as u32)
                 .filter(|&r| self.matches(r, &q))
                 .collect(),
         };
@@ -394,10 +473,10 @@ impl Columns {
     /// `GROUP BY` they replace: most frequent first, then by name; bedrooms by value.
     pub fn facets(&self, rows: &[u32]) -> crate::search::Facets {
         use crate::search::{FacetCount, Facets};
-        let text = |dict: &Dict, column: &[u32]| {
+        let text = |dict: &Dict, column: fn(&Hot) -> u32| {
             let mut counts = vec![0u64; dict.names.len()];
             for &r in rows {
-                let id = column[r as usize];
+                let id = column(&self.hot[r as usize]);
                 if id != NULL_ID {
                     counts[id as usize] += 1;
                 }
@@ -422,13 +501,16 @@ impl Columns {
         };
         let mut beds: std::collections::BTreeMap<u16, u64> = Default::default();
         for &r in rows {
-            if let Some(b) = self.bedrooms[r as usize].and_then(|b| u16::try_from(b).ok()) {
+            if let Some(b) = self.hot[r as usize]
+                .bedrooms()
+                .and_then(|b| u16::try_from(b).ok())
+            {
                 *beds.entry(b).or_default() += 1;
             }
         }
         Facets {
-            property_types: text(&self.property_types, &self.property_type),
-            communities: text(&self.communities, &self.community),
+            property_types: text(&self.property_types, |h| h.property_type),
+            communities: text(&self.communities, |h| h.community),
             bedrooms: beds
                 .into_iter()
                 .map(|(value, count)| FacetCount { value, count })
@@ -438,8 +520,8 @@ impl Columns {
 
     /// Every live row, ascending.
     pub fn all_rows(&self) -> Vec<u32> {
-        (0..self.alive.len() as u32)
-            .filter(|&r| self.alive[r as usize])
+        (0..self.hot.len() as u32)
+            .filter(|&r| self.hot[r as usize].alive())
             .collect()
     }
 }

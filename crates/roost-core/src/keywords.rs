@@ -14,10 +14,18 @@
 use std::collections::HashMap;
 
 use crate::columns::RowSet;
+use crate::quantised::Best;
 
 /// FTS5's constants.
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
+
+/// What looking up one row's words costs, in postings walked. A row's terms live in a list
+/// of their own (a cache miss, then a binary search per query word), while postings are
+/// read in order: measured at ~8–30 ns per row against ~1–4 ns per posting. With
+/// "apartment" leaving 25k of 100k listings and "close" in every one, the walk is ~1.4×
+/// faster; with 3k rows left, the lookups are.
+const ROW_LOOKUP_COST: usize = 8;
 
 /// Column weights, as in the SQL ranking they replace: title, description, community,
 /// property type, attributes.
@@ -152,26 +160,32 @@ impl Keywords {
                 (id, if idf <= 0.0 { 1e-6 } else { idf })
             })
             .collect();
+        // BM25's length normalisation, K1 · (1 − B + B · len / avg_len), as c + d · len.
+        let (c, d) = (K1 * (1.0 - B), K1 * B / avg_len);
         let term_score = |idf: f32, tf: f32, row: u32| {
             let len = self.row_len[row as usize] as f32;
-            idf * (tf * (K1 + 1.0)) / (tf + K1 * (1.0 - B + B * len / avg_len))
+            idf * (tf * (K1 + 1.0)) / (tf + (c + d * len))
         };
         let postings: usize = ids.iter().map(|&id| self.postings[id as usize].len()).sum();
-        let mut scored: Vec<(f32, u32)> = match among {
+        let mut best = Best::new(depth);
+        match among {
             // Few rows left by the filters: look their words up instead of walking postings.
-            Some(rows) if rows.len() < postings => rows
-                .iter()
-                .filter_map(|&row| {
-                    let terms = self.row_terms.get(row as usize)?;
+            Some(rows) if rows.len() * ROW_LOOKUP_COST < postings => {
+                for &row in rows {
+                    let Some(terms) = self.row_terms.get(row as usize) else {
+                        continue;
+                    };
                     let mut score = 0.0;
                     for &(id, idf) in &idf {
                         if let Ok(i) = terms.binary_search_by_key(&id, |t| t.0) {
                             score += term_score(idf, terms[i].1, row);
                         }
                     }
-                    (score > 0.0).then_some((score, row))
-                })
-                .collect(),
+                    if score > 0.0 {
+                        best.offer(score, row);
+                    }
+                }
+            }
             _ => {
                 let set = among.map(|rows| RowSet::new(self.row_len.len(), rows));
                 let mut acc = vec![0f32; self.row_len.len()];
@@ -188,16 +202,14 @@ impl Keywords {
                         *slot += term_score(idf, tf, row);
                     }
                 }
-                touched.into_iter().map(|r| (acc[r as usize], r)).collect()
+                // A common word touches most rows: offering them to `best` skips all but a
+                // few without storing or sorting them.
+                for row in touched {
+                    best.offer(acc[row as usize], row);
+                }
             }
-        };
-        let order = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if scored.len() > depth {
-            scored.select_nth_unstable_by(depth - 1, order);
-            scored.truncate(depth);
         }
-        scored.sort_unstable_by(order);
-        scored.into_iter().map(|(_, r)| r).collect()
+        best.into_sorted_rows()
     }
 }
 
@@ -213,6 +225,50 @@ mod tests {
         );
         assert_eq!(fold("glass"), "glass");
         assert!(query_terms("with the").is_empty());
+    }
+
+    /// Among a set of rows, looking each row's words up and walking the postings rank the
+    /// same; which one runs depends on the sizes.
+    #[test]
+    fn both_ways_of_ranking_a_subset_agree() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(4);
+        let vocabulary = [
+            "pool", "garden", "bright", "villa", "sea", "view", "quiet", "metro",
+        ];
+        let mut k = Keywords::default();
+        let rows = 3_000u32;
+        for row in 1..=rows {
+            let mut text = |n: usize| -> String {
+                (0..rng.random_range(0..n))
+                    .map(|_| vocabulary[rng.random_range(0..vocabulary.len())])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let columns = [text(4), text(12), text(2), text(2), text(3)];
+            k.set(row, columns.each_ref().map(String::as_str));
+        }
+        for query in [
+            "pool",
+            "bright garden",
+            "quiet sea view metro",
+            "villa pool",
+        ] {
+            let terms = query_terms(query);
+            let everything = k.top(&terms, None, rows as usize);
+            // From a handful of rows (looked up) to most of them (postings walked).
+            for step in [1, 2, 5, 40, 300] {
+                let among: Vec<u32> = (1..=rows).step_by(step).collect();
+                let expected: Vec<u32> = everything
+                    .iter()
+                    .copied()
+                    .filter(|r| among.binary_search(r).is_ok())
+                    .take(25)
+                    .collect();
+                assert_eq!(k.top(&terms, Some(&among), 25), expected, "{query} {step}");
+            }
+        }
     }
 
     #[test]

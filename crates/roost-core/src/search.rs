@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rusqlite::params_from_iter;
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{Cache, parse_uuid};
@@ -22,6 +23,8 @@ use crate::vectors::VectorIndex;
 const RRF_K: f64 = 60.0;
 /// How deep each ranking goes before fusion.
 const MIN_RANK_DEPTH: usize = 100;
+/// Rids per statement when reading the final page.
+const DESCRIBE_CHUNK: usize = 100;
 
 /// Turns a query into a vector of the cache's vector space, on the device.
 pub trait QueryEmbedder {
@@ -249,37 +252,37 @@ impl Cache {
         if ranked.is_empty() {
             return Ok(vec![]);
         }
-        // Integers only, so the list can be inlined safely.
-        let list = ranked
-            .iter()
-            .map(|r| r.0.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let sql = format!(
-            "SELECT rid, id, COALESCE(title, substr(description, 1, 120), external_id),
-                 title, description, community, property_type
-             FROM listings WHERE rid IN ({list})"
-        );
-        let mut stmt = self.conn.prepare(&sql).at(&self.path)?;
-        let mut rows: HashMap<u32, (String, String)> = HashMap::new();
-        for row in stmt
-            .query_map([], |r| {
-                let rid: u32 = r.get(0)?;
-                let mut shown: String = r.get(2)?;
-                if keyword_hits.contains(&rid) {
-                    let text = |i| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default);
-                    let columns = [text(3)?, text(4)?, text(5)?, text(6)?];
-                    let columns = columns.each_ref().map(String::as_str);
-                    if let Some(s) = snippet(&columns, terms) {
-                        shown = s;
+        let mut rows: HashMap<u32, (String, String)> = HashMap::with_capacity(ranked.len());
+        // One statement per page length (in practice one or two), prepared once per
+        // connection; bound rids, since SQLite caps a statement's parameters.
+        for chunk in ranked.chunks(DESCRIBE_CHUNK) {
+            let mut sql = String::from(
+                "SELECT rid, id, COALESCE(title, substr(description, 1, 120), external_id),
+                     title, description, community, property_type
+                 FROM listings WHERE rid IN (?",
+            );
+            sql.push_str(&",?".repeat(chunk.len() - 1));
+            sql.push(')');
+            let mut stmt = self.conn.prepare_cached(&sql).at(&self.path)?;
+            let found = stmt
+                .query_map(params_from_iter(chunk.iter().map(|r| r.0)), |r| {
+                    let rid: u32 = r.get(0)?;
+                    let mut shown: String = r.get(2)?;
+                    if keyword_hits.contains(&rid) {
+                        let text = |i| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default);
+                        let columns = [text(3)?, text(4)?, text(5)?, text(6)?];
+                        let columns = columns.each_ref().map(String::as_str);
+                        if let Some(s) = snippet(&columns, terms) {
+                            shown = s;
+                        }
                     }
-                }
-                Ok((rid, (r.get(1)?, shown)))
-            })
-            .at(&self.path)?
-        {
-            let (rid, v) = row.at(&self.path)?;
-            rows.insert(rid, v);
+                    Ok((rid, (r.get(1)?, shown)))
+                })
+                .at(&self.path)?;
+            for row in found {
+                let (rid, v) = row.at(&self.path)?;
+                rows.insert(rid, v);
+            }
         }
         ranked
             .iter()
