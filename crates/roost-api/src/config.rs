@@ -56,6 +56,9 @@ pub struct Integrations {
     pub email_provider: Option<String>,
     #[serde(default)]
     pub whatsapp: Option<String>,
+    /// The model chat answers with; the built-in grounded answerer when absent.
+    #[serde(default)]
+    pub llm: crate::chat::LlmConfig,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +159,20 @@ impl TenantConfig {
             }
         }
 
+        match &i.llm {
+            crate::chat::LlmConfig::Grounded => {}
+            crate::chat::LlmConfig::Gemini { model, base_url } => {
+                non_blank("integrations.llm.model", model, 100)?;
+                if let Some(url) = base_url {
+                    llm_url("integrations.llm.base_url", url)?;
+                }
+            }
+            crate::chat::LlmConfig::OpenaiCompatible { model, base_url } => {
+                non_blank("integrations.llm.model", model, 100)?;
+                llm_url("integrations.llm.base_url", base_url)?;
+            }
+        }
+
         let kb = &self.knowledge_base;
         list("knowledge_base.regions", &kb.regions, 500)?;
         list("knowledge_base.property_types", &kb.property_types, 100)?;
@@ -174,6 +191,18 @@ impl TenantConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// An LLM endpoint: http(s) with a host. Plain http is allowed for models on the company's
+/// own network (Ollama, vLLM).
+fn llm_url(field: &str, value: &str) -> Result<(), FieldError> {
+    match url::Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        _ => Err(FieldError::new(
+            field,
+            format!("'{value}' is not an http(s) URL such as https://api.openai.com/v1"),
+        )),
     }
 }
 

@@ -1,0 +1,1 @@
+//! Chat logic shared by the server and the device.

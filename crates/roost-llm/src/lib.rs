@@ -1,0 +1,1 @@
+//! Streaming LLM clients (Gemini, OpenAI-compatible).
