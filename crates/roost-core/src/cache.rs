@@ -14,10 +14,10 @@ use uuid::Uuid;
 
 use crate::decide::{LocalModel, SyncState};
 use crate::error::{CoreError, CoreResult, SqlContext};
-use crate::query::ParseContext;
 use crate::schema;
 use crate::secrets::CacheKey;
 use crate::vectors::VectorIndex;
+use roost_search::ParseContext;
 
 /// The cache file inside a user's folder.
 pub const CACHE_FILE: &str = "cache.sqlite3";

@@ -14,10 +14,10 @@ use rusqlite::params_from_iter;
 use uuid::Uuid;
 
 use crate::filters::{Bounds, Filters, FiltersSql, PriceRange};
-use crate::keywords::query_terms;
 use crate::search::SearchRequest;
 use crate::vectors::VectorIndex;
 use crate::{Cache, QueryEmbedder};
+use roost_search::keywords::query_terms;
 
 const DIM: usize = 8;
 const MODEL: &str = "test-model";

@@ -9,25 +9,21 @@
 //! - Sync: [`decide`] verifies a fetched page against the local state without side effects;
 //!   [`Cache::apply_page`] applies it and its cursor in one transaction; [`SyncClient`] pulls
 //!   pages until the feed is exhausted and resumes where an interrupted sync stopped.
-//! - Search: [`query::parse`] reads filters out of typed text; [`Cache::search`] filters over
-//!   in-memory columns, ranks by BM25 (in memory) and int8 vector similarity re-scored in f32,
-//!   fused by reciprocal rank; sync patches the index with the listings it touched.
+//! - Search: [`query::parse`] reads filters out of typed text; [`Cache::search`] fills a
+//!   `roost_search::Index` from the cache (filters over in-memory columns, BM25, int8 vector
+//!   similarity re-scored in f32, fused by reciprocal rank); sync patches it with the
+//!   listings it touched.
 
 mod apply;
 mod cache;
 mod client;
-mod columns;
 mod decide;
 mod error;
 mod filters;
-mod keywords;
 pub mod photos;
-mod quantised;
-pub mod query;
 mod schema;
 mod search;
 pub mod secrets;
-mod snippet;
 pub mod vectors;
 
 #[cfg(test)]
@@ -42,7 +38,9 @@ pub use decide::{Decision, F32LE, LocalModel, RejectReason, ResyncReason, SyncSt
 pub use error::{CoreError, CoreResult};
 pub use filters::{Bounds, Filters, PriceRange};
 pub use photos::{PhotoError, PhotoStore};
-pub use query::{ParseContext, ParsedQuery};
+/// The query parser lives in roost-search, shared with the server.
+pub use roost_search::query;
+pub use roost_search::query::{ParseContext, ParsedQuery};
 pub use search::{
     FacetCount, Facets, QueryEmbedder, Ranking, SearchHit, SearchRequest, SearchResults,
 };

@@ -1,9 +1,8 @@
-//! Search on the device, over the in-memory copy of the listings ([`VectorIndex`]): exact
-//! filters over columns first, then the passing listings ranked by BM25 over the words the
-//! parser left and by cosine similarity to the query's vector, fused by reciprocal rank.
-//! Results are ids, scores and snippets; the UI fetches what it shows.
+//! Search on the device: the cache's listings in a `roost_search::Index` ([`VectorIndex`])
+//! rank the query (exact filters, BM25, vectors, fused); results are ids, scores and
+//! snippets, and the UI fetches what it shows.
 //!
-//! SQL is only touched for the final page (ids, titles, FTS5 snippets).
+//! SQL is only touched for the final page (ids, titles, text for snippets).
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,18 +10,12 @@ use rusqlite::params_from_iter;
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{Cache, parse_uuid};
-use crate::columns::RowSet;
 use crate::error::{CoreResult, SqlContext};
 use crate::filters::Filters;
-use crate::keywords::query_terms;
-use crate::query::{ParseContext, ParsedQuery, parse};
-use crate::snippet::snippet;
 use crate::vectors::VectorIndex;
+use roost_search::query::{ParseContext, ParsedQuery, parse};
+use roost_search::snippet::snippet;
 
-/// Reciprocal rank fusion constant (Cormack et al.): damps the weight of the very top ranks.
-const RRF_K: f64 = 60.0;
-/// How deep each ranking goes before fusion.
-const MIN_RANK_DEPTH: usize = 100;
 /// Rids per statement when reading the final page.
 const DESCRIBE_CHUNK: usize = 100;
 
@@ -163,65 +156,35 @@ impl Cache {
     ) -> CoreResult<SearchResults> {
         let parsed = self.parse(&req.text)?;
         let filters = req.filters.clone().or(parsed.filters.clone());
-        let wanted = offset.saturating_add(req.limit);
-        // Not deeper for later pages: deeper lists would reorder the fusion, and a listing
-        // could show on two pages. Pages must therefore keep the same `limit`.
-        let depth = req.limit.saturating_mul(3).max(MIN_RANK_DEPTH);
         self.ensure_index()?;
         let index = self.vectors.as_ref().expect("loaded above");
 
-        // `None` when there are no filters: everything passes.
-        let passing = (!filters.is_empty()).then(|| index.columns.passing(&filters));
-        let total = match &passing {
-            Some(rows) => rows.len(),
-            None => index.columns.live(),
-        } as u64;
-
-        let terms = query_terms(&parsed.residual);
-        let keyword = index.keywords.top(&terms, passing.as_deref(), depth);
-
         let text = req.text.trim();
-        let (semantic, semantic_unavailable) = if text.is_empty() {
+        let (query_vector, semantic_unavailable) = if text.is_empty() {
             (None, None)
         } else {
-            match semantic_ranks(index, text, passing.as_deref(), depth, embedder) {
-                Ok(ranks) => (Some(ranks), None),
+            match embed_query(index, text, embedder) {
+                Ok(v) => (Some(v), None),
                 Err(why) => (None, Some(why)),
             }
         };
-
-        let mut fused = fuse(&keyword, semantic.as_deref().unwrap_or(&[]));
-        // Filters decide membership and words only order the listings that pass them; with
-        // no filters, the words decide (a word matching nothing must not list everything).
-        let ranked = !terms.is_empty() || semantic.is_some();
-        let page: Vec<(u32, f64)> = if fused.len() >= wanted || (passing.is_none() && ranked) {
-            fused.drain(..).skip(offset).take(req.limit).collect()
-        } else {
-            let skip = offset.saturating_sub(fused.len());
-            let set = RowSet::new(
-                index.columns.rows(),
-                &fused.iter().map(|f| f.0).collect::<Vec<_>>(),
-            );
-            let rest = index.columns.newest(
-                passing.as_deref(),
-                &|r| set.contains(r),
-                skip,
-                wanted - fused.len().max(offset),
-            );
-            let mut page: Vec<(u32, f64)> = fused.drain(..).skip(offset).collect();
-            page.extend(rest.into_iter().map(|r| (r, 0.0)));
-            page.truncate(req.limit);
-            page
-        };
-
-        let keyword_hits: HashSet<u32> = keyword.iter().copied().collect();
-        let hits = self.describe(&page, &terms, &keyword_hits)?;
+        let ranked = index.rank(
+            &parsed.residual,
+            &filters,
+            query_vector.as_deref(),
+            offset,
+            req.limit,
+        );
+        let hits = self.describe(&ranked.page, &ranked.terms, &ranked.keyword_hits)?;
+        let terms = ranked.terms;
+        let total = ranked.total;
+        let semantic = ranked.semantic;
         Ok(SearchResults {
             hits,
             total,
             ranking: Ranking {
                 keyword: !terms.is_empty(),
-                semantic: semantic.is_some(),
+                semantic,
                 semantic_unavailable,
             },
             parsed,
@@ -298,15 +261,12 @@ impl Cache {
     }
 }
 
-/// Listings by similarity to the embedded query (only `passing` rows when given), or why
-/// that is not possible.
-fn semantic_ranks(
+/// The query's vector in the index's space, or why there is none.
+fn embed_query(
     index: &VectorIndex,
     text: &str,
-    passing: Option<&[u32]>,
-    depth: usize,
     embedder: Option<&dyn QueryEmbedder>,
-) -> Result<Vec<u32>, String> {
+) -> Result<Vec<f32>, String> {
     let Some(embedder) = embedder else {
         return Err("no embedding model on this device".into());
     };
@@ -321,69 +281,13 @@ fn semantic_ranks(
             model.id
         ));
     }
-    let query = match embedder.embed_query(text) {
-        Ok(q) if q.len() == model.dim as usize => q,
-        Ok(q) => {
-            return Err(format!(
-                "the model returned {} dimensions, the vectors have {}",
-                q.len(),
-                model.dim
-            ));
-        }
-        Err(e) => return Err(format!("embedding the query failed: {e}")),
-    };
-    Ok(index
-        .vectors
-        .top_k(&query, passing, depth)
-        .into_iter()
-        .map(|(row, _)| row)
-        .collect())
-}
-
-/// Reciprocal rank fusion: each list adds 1 / (k + rank) for the items it holds. Best first;
-/// ties keep the keyword order, then rid order, so results are stable.
-pub(crate) fn fuse(keyword: &[u32], semantic: &[u32]) -> Vec<(u32, f64)> {
-    let mut scores: HashMap<u32, (f64, usize)> = HashMap::new();
-    for list in [keyword, semantic] {
-        for (rank, rid) in list.iter().enumerate() {
-            let entry = scores.entry(*rid).or_insert((0.0, usize::MAX));
-            entry.0 += 1.0 / (RRF_K + rank as f64 + 1.0);
-            if std::ptr::eq(list, keyword) {
-                entry.1 = rank;
-            }
-        }
-    }
-    let mut fused: Vec<(u32, f64, usize)> = scores
-        .into_iter()
-        .map(|(rid, (score, keyword_rank))| (rid, score, keyword_rank))
-        .collect();
-    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
-    fused
-        .into_iter()
-        .map(|(rid, score, _)| (rid, score))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fusion_rewards_agreement() {
-        // 2 is second in both lists; 1 and 3 are first in one list each.
-        let fused = fuse(&[1, 2, 4], &[3, 2]);
-        assert_eq!(fused[0].0, 2);
-        assert_eq!(
-            fused.iter().map(|f| f.0).collect::<Vec<_>>(),
-            vec![2, 1, 3, 4]
-        );
-        let expected = 2.0 / (RRF_K + 2.0);
-        assert!((fused[0].1 - expected).abs() < 1e-12);
-    }
-
-    #[test]
-    fn fusion_of_one_list_keeps_its_order() {
-        let fused = fuse(&[], &[9, 3, 5]);
-        assert_eq!(fused.iter().map(|f| f.0).collect::<Vec<_>>(), vec![9, 3, 5]);
+    match embedder.embed_query(text) {
+        Ok(q) if q.len() == model.dim as usize => Ok(q),
+        Ok(q) => Err(format!(
+            "the model returned {} dimensions, the vectors have {}",
+            q.len(),
+            model.dim
+        )),
+        Err(e) => Err(format!("embedding the query failed: {e}")),
     }
 }

@@ -1,32 +1,34 @@
 //! What search keeps in memory, derived from the cache's tables: per listing its filterable
-//! fields ([`crate::columns`]), its words ([`crate::keywords`]) and its vector
-//! ([`crate::quantised`]), all indexed by the listing's rid.
+//! fields, its words and its vector in a [`roost_search::Index`], by the listing's rid.
 //!
 //! Loaded on first search after a sync (~1 s per 100k listings) and kept up to date by
 //! [`VectorIndex::update`] with the rids a sync touched, so the next search need not reload.
 //! The cache keeps it in its `vectors` slot, hence the name.
 
+use roost_search::{Index, RowFields, RowText};
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::columns::{Columns, RowFields};
 use crate::decide::LocalModel;
-use crate::keywords::Keywords;
-use crate::quantised::Quantised;
 
 pub struct VectorIndex {
-    /// The vector space of `vectors`; `None` while the cache has no model (no vectors).
+    /// The vector space of the vectors; `None` while the cache has no model (no vectors).
     model: Option<LocalModel>,
-    pub(crate) columns: Columns,
-    pub(crate) keywords: Keywords,
-    pub(crate) vectors: Quantised,
+    pub(crate) index: Index,
+}
+
+impl std::ops::Deref for VectorIndex {
+    type Target = Index;
+    fn deref(&self) -> &Index {
+        &self.index
+    }
 }
 
 impl std::fmt::Debug for VectorIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VectorIndex")
             .field("model", &self.model)
-            .field("listings", &self.columns.live())
-            .field("vectors", &self.vectors.count())
+            .field("listings", &self.index.columns.live())
+            .field("vectors", &self.index.vectors.count())
             .finish_non_exhaustive()
     }
 }
@@ -48,16 +50,14 @@ impl VectorIndex {
         while let Some(row) = rows.next()? {
             index.set_row(row)?;
         }
-        index.columns.finish();
+        index.index.finish();
         Ok(index)
     }
 
     fn empty(model: Option<&LocalModel>) -> VectorIndex {
         VectorIndex {
             model: model.cloned(),
-            columns: Columns::default(),
-            keywords: Keywords::default(),
-            vectors: Quantised::new(model.map_or(0, |m| m.dim as usize)),
+            index: Index::new(model.map_or(0, |m| m.dim as usize)),
         }
     }
 
@@ -74,12 +74,10 @@ impl VectorIndex {
                 .query_row([rid], |r| self.set_row(r).map(|_| ()))
                 .optional()?;
             if found.is_none() {
-                self.columns.remove(row);
-                self.keywords.remove(row);
-                self.vectors.clear(row);
+                self.index.remove(row);
             }
         }
-        self.columns.finish();
+        self.index.finish();
         Ok(())
     }
 
@@ -106,38 +104,23 @@ impl VectorIndex {
             furnished: r.get(10)?,
             attributes,
         };
-        self.columns.set(row, &fields);
-        // The words keyword search ranks by: the listing text plus its attributes.
-        let attribute_text = fields
-            .attributes
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
         let title: Option<String> = r.get(12)?;
         let description: Option<String> = r.get(13)?;
-        self.keywords.set(
-            row,
-            [
-                title.as_deref().unwrap_or(""),
-                description.as_deref().unwrap_or(""),
-                fields.community.as_deref().unwrap_or(""),
-                fields.property_type.as_deref().unwrap_or(""),
-                &attribute_text,
-            ],
-        );
-        let dim = self.vectors.dim();
-        match r.get_ref(14)?.as_blob_or_null()? {
-            // Checked when applied; a wrong length here means the file was edited: skip it.
-            Some(blob) if dim > 0 && blob.len() == dim * 4 => {
-                let v: Vec<f32> = blob
-                    .chunks_exact(4)
+        let text = RowText {
+            title: title.as_deref(),
+            description: description.as_deref(),
+        };
+        let dim = self.index.vectors.dim();
+        // Checked when applied; a wrong length here means the file was edited: no vector.
+        let vector: Option<Vec<f32>> = match r.get_ref(14)?.as_blob_or_null()? {
+            Some(blob) if dim > 0 && blob.len() == dim * 4 => Some(
+                blob.chunks_exact(4)
                     .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
-                self.vectors.set(row, &v);
-            }
-            _ => self.vectors.clear(row),
-        }
+                    .collect(),
+            ),
+            _ => None,
+        };
+        self.index.set(row, &fields, text, vector.as_deref());
         Ok(())
     }
 
@@ -148,11 +131,11 @@ impl VectorIndex {
 
     /// Listings with a vector.
     pub fn len(&self) -> usize {
-        self.vectors.count()
+        self.index.vectors.count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.vectors.count() == 0
+        self.index.vectors.count() == 0
     }
 
     /// The `k` listings most similar to `query`, best first, as (rid, cosine); only those in
@@ -164,12 +147,13 @@ impl VectorIndex {
     pub fn top_k(&self, query: &[f32], candidates: Option<&[i64]>, k: usize) -> Vec<(i64, f32)> {
         assert_eq!(
             query.len(),
-            self.vectors.dim(),
+            self.index.vectors.dim(),
             "query vector of another dimension"
         );
         let rows: Option<Vec<u32>> =
             candidates.map(|c| c.iter().filter_map(|&r| u32::try_from(r).ok()).collect());
-        self.vectors
+        self.index
+            .vectors
             .top_k(query, rows.as_deref(), k)
             .into_iter()
             .map(|(r, s)| (i64::from(r), s))

@@ -15,7 +15,7 @@ const BEFORE: usize = 3;
 /// The window of `columns` (in order of preference) around the first word in `terms`
 /// (folded as [`crate::keywords::query_terms`] folds them); `None` when no column holds one.
 /// The column holding the most distinct terms wins; ties go to the earlier column.
-pub(crate) fn snippet(columns: &[&str], terms: &[String]) -> Option<String> {
+pub fn snippet(columns: &[&str], terms: &[String]) -> Option<String> {
     let mut best: Option<(usize, &str)> = None;
     for text in columns {
         let found: Vec<String> = words(text).filter(|w| terms.contains(w)).collect();

@@ -26,7 +26,7 @@ const PARALLEL_ROWS: usize = 20_000;
 const SCAN_CHUNK: usize = 4096;
 
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Quantised {
+pub struct Quantised {
     dim: usize,
     /// Row `r` owns `codes[r * dim ..][.. dim]`; rows without a vector are zeros.
     codes: Vec<i8>,
@@ -300,7 +300,7 @@ impl pulp::WithSimd for Rescore<'_> {
 /// items collect in a buffer twice the size, which is cut back to the best `keep` when
 /// full; after that, anything not better than the cut-off is ignored without touching the
 /// buffer.
-pub(crate) struct Best {
+pub struct Best {
     keep: usize,
     items: Vec<(f32, u32)>,
     floor: f32,
@@ -410,7 +410,7 @@ fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
 
 /// f32 dot product in eight (SSE2: two registers; AVX2: one) independent sums.
 #[inline(always)]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (a8, a_rest) = a.split_at(a.len() / 8 * 8);
     let (b8, b_rest) = b.split_at(a8.len());
@@ -453,7 +453,7 @@ fn dot4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
     std::array::from_fn(|i| acc[i].iter().sum::<f32>() + tails[i])
 }
 
-pub(crate) fn normalise(v: &mut [f32]) {
+pub fn normalise(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
         for x in v {

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::filters::{Filters, PriceRange};
+use roost_api::search::{Filters, PriceRange};
 
 /// What the cache holds, for matching names the agent types against real values.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -666,7 +666,7 @@ fn push_unique(list: &mut Vec<String>, value: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filters::Bounds;
+    use roost_api::search::Bounds;
 
     fn ctx() -> ParseContext {
         ParseContext {

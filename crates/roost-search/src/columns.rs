@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use crate::filters::Filters;
+use roost_api::search::Filters;
 
 /// Marks an absent text value (SQL NULL) in the id columns.
 const NULL_ID: u32 = u32::MAX;
@@ -30,7 +30,7 @@ const NARROW_MIN: usize = 64;
 
 /// A listing's filterable fields as read from SQL; `None` is NULL.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct RowFields {
+pub struct RowFields {
     pub updated_at: i64,
     pub price_minor: Option<i64>,
     pub currency: Option<String>,
@@ -158,7 +158,7 @@ impl Hot {
 }
 
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Columns {
+pub struct Columns {
     hot: Vec<Hot>,
     live: usize,
     updated_at: Vec<i64>,
@@ -471,8 +471,8 @@ impl Columns {
 
     /// Counts per property type, community and bedrooms over `rows`, like the SQL
     /// `GROUP BY` they replace: most frequent first, then by name; bedrooms by value.
-    pub fn facets(&self, rows: &[u32]) -> crate::search::Facets {
-        use crate::search::{FacetCount, Facets};
+    pub fn facets(&self, rows: &[u32]) -> roost_api::search::Facets {
+        use roost_api::search::{FacetCount, Facets};
         let text = |dict: &Dict, column: fn(&Hot) -> u32| {
             let mut counts = vec![0u64; dict.names.len()];
             for &r in rows {
@@ -527,7 +527,7 @@ impl Columns {
 }
 
 /// A set of rows as bits: membership tests in the hot loops without hashing.
-pub(crate) struct RowSet(Vec<u64>);
+pub struct RowSet(Vec<u64>);
 
 impl RowSet {
     pub fn new(rows: usize, members: &[u32]) -> RowSet {

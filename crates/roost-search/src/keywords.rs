@@ -29,17 +29,17 @@ const ROW_LOOKUP_COST: usize = 8;
 
 /// Column weights, as in the SQL ranking they replace: title, description, community,
 /// property type, attributes.
-pub(crate) const WEIGHTS: [f32; 5] = [3.0, 1.0, 1.0, 1.0, 0.5];
+pub const WEIGHTS: [f32; 5] = [3.0, 1.0, 1.0, 1.0, 0.5];
 
 /// Words that carry no meaning for keyword ranking (they still reach the embedder).
-pub(crate) const STOPWORDS: &[&str] = &[
+pub const STOPWORDS: &[&str] = &[
     "a", "an", "and", "any", "are", "at", "by", "find", "for", "from", "i", "in", "is", "looking",
     "me", "my", "near", "need", "of", "on", "or", "please", "show", "some", "the", "to", "want",
     "with",
 ];
 
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Keywords {
+pub struct Keywords {
     terms: HashMap<String, u32>,
     /// Per term: (row, column-weighted count).
     postings: Vec<Vec<(u32, f32)>>,
@@ -53,7 +53,7 @@ pub(crate) struct Keywords {
 }
 
 /// Lower-cased words of `text`, plurals folded.
-pub(crate) fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| fold(&w.to_lowercase()))
@@ -72,7 +72,7 @@ fn fold(w: &str) -> String {
 }
 
 /// The distinct meaningful words of a query's residual text.
-pub(crate) fn query_terms(residual: &str) -> Vec<String> {
+pub fn query_terms(residual: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for w in residual
         .split(|c: char| !c.is_alphanumeric())
