@@ -4,6 +4,7 @@
 //! - [`query`]: "3 bed villa under 4M in Arabian Ranches" → exact filters + residual words.
 //! - [`index`]: one tenant's listings in memory — filter fields ([`columns`]), BM25 words
 //!   ([`keywords`]), int8 vectors ([`quantised`]) — and the fused ranking over them.
+//! - [`retrieve`]: what a chat question is about, and knowledge/client ranking by role.
 //! - [`snippet`]: the words around a match, for result cards.
 
 pub mod columns;
@@ -11,6 +12,7 @@ pub mod index;
 pub mod keywords;
 pub mod quantised;
 pub mod query;
+pub mod retrieve;
 pub mod snippet;
 
 pub use columns::RowFields;
