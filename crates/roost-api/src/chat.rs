@@ -242,6 +242,20 @@ pub struct FeedbackRequest {
     pub comment: Option<String>,
 }
 
+/// `PUT /api/v1/integrations/llm/key`: the provider's API key, write-only.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LlmKeyRequest {
+    pub api_key: String,
+}
+
+impl std::fmt::Debug for LlmKeyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LlmKeyRequest { api_key: [redacted] }")
+    }
+}
+
 /// The LLM a tenant answers with (`integrations.llm` of its config). Credentials are not
 /// here: the server keeps them (`PUT /api/v1/integrations/llm/credentials`) and never sends
 /// them to devices.

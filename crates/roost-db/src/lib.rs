@@ -8,6 +8,7 @@
 
 mod audit;
 mod auth;
+mod chat;
 mod config;
 mod embeddings;
 mod knowledge;
@@ -22,6 +23,7 @@ mod users;
 
 pub use audit::AuditEntry;
 pub use auth::{AccessCheck, LoginCandidate, RefreshOutcome};
+pub use chat::{AnswerEnd, ChatTurn, ChatUsageRow};
 pub use embeddings::{EmbedProgress, Embedded, EmbeddingJob, NewEmbedding};
 pub use knowledge::{ClientWrite, KnowledgeWrite, audience_allows};
 pub use listings::{ImportWrite, ListingWrite, OverLimit};

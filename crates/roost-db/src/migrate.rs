@@ -47,6 +47,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "media",
         sql: include_str!("../migrations/0007_media.sql"),
     },
+    Migration {
+        version: 8,
+        name: "chat",
+        sql: include_str!("../migrations/0008_chat.sql"),
+    },
 ];
 
 pub(crate) async fn run(db: &Db) -> Result<()> {

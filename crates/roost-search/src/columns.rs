@@ -44,6 +44,29 @@ pub struct RowFields {
     pub attributes: Vec<(String, String)>,
 }
 
+impl RowFields {
+    /// The fields of a listing as the device's cache stores them (same values, same NULLs).
+    pub fn of(l: &roost_api::listings::Listing) -> RowFields {
+        RowFields {
+            updated_at: l.updated_at,
+            price_minor: l.price.as_ref().map(|p| p.amount_minor),
+            currency: l.price.as_ref().map(|p| p.currency.clone()),
+            bedrooms: l.bedrooms.map(i64::from),
+            bathrooms: l.bathrooms.map(f64::from),
+            size_sqft: l.size.as_ref().map(|s| s.sqft),
+            property_type: l.property_type.clone(),
+            community: l.community.clone(),
+            status: l.status.clone(),
+            furnished: l.furnished,
+            attributes: l
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+}
+
 /// Interned values of one text column, with the rows holding each.
 #[derive(Debug, Default, Clone)]
 struct Dict {

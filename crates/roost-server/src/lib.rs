@@ -3,6 +3,7 @@
 //! `app(state)` builds the router (for in-process tests); `serve(listener, state, shutdown)`
 //! runs it on a socket. Handlers live in `routes/*`, one module per resource.
 
+pub mod chat;
 pub mod demo;
 pub mod embedding;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod imports;
 pub mod knowledge_import;
 pub mod ratelimit;
 pub mod routes;
+pub mod secret_box;
 pub mod settings;
 pub mod state;
 pub mod tokens;
@@ -103,6 +105,11 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sync::changes))
         .routes(routes!(knowledge::list))
         .routes(routes!(knowledge::clients))
+        .routes(routes!(chat::ask))
+        .routes(routes!(chat::list))
+        .routes(routes!(chat::get, chat::delete))
+        .routes(routes!(chat::feedback))
+        .routes(routes!(chat::put_llm_key))
         .split_for_parts()
 }
 
@@ -203,6 +210,15 @@ pub async fn build_state_with(
         Some(_) => anyhow::bail!("jwt_secret must be at least 32 characters"),
         None => load_or_create_secret(&settings)?.0.into_bytes(),
     };
+    let secret_box = match &settings.secrets_key {
+        Some(k) => secret_box::SecretBox::from_b64(&k.0)?,
+        None => load_or_create_secrets_key(&settings)?,
+    };
+    // The connect timeout lives on the client; the others are per request.
+    let http = roost_llm::http_client(&roost_llm::Timeouts {
+        connect: std::time::Duration::from_secs(settings.llm_connect_timeout_secs),
+        ..roost_llm::Timeouts::default()
+    })?;
     let db = Db::connect(&settings.database_url()).await?;
     let limiter = LoginLimiter::new(
         settings.login_per_account_per_minute,
@@ -215,6 +231,10 @@ pub async fn build_state_with(
         limiter,
         embedder,
         embed_signal: embedding::EmbedSignal::default(),
+        chat: chat::index::ChatIndexes::default(),
+        secret_box,
+        // The connect timeout lives on the client; the others are per request.
+        http,
     })))
 }
 
@@ -230,6 +250,17 @@ fn load_or_create_secret(settings: &Settings) -> anyhow::Result<Secret> {
     let secret = tokens::random_b64(48);
     write_private(&path, &secret)?;
     Ok(Secret(secret))
+}
+
+/// The key of integration secrets kept in the data dir (like the signing key).
+fn load_or_create_secrets_key(settings: &Settings) -> anyhow::Result<secret_box::SecretBox> {
+    let path = settings.data_dir.join("secrets-key");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        return Ok(secret_box::SecretBox::from_b64(&s)?);
+    }
+    let key = secret_box::SecretBox::generate_key();
+    write_private(&path, &key)?;
+    Ok(secret_box::SecretBox::from_b64(&key)?)
 }
 
 fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {

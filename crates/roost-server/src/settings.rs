@@ -59,6 +59,13 @@ pub struct Settings {
     pub ort_dylib_path: Option<PathBuf>,
     /// Threads for embedding; 0 uses every core.
     pub embed_threads: usize,
+    /// Key (32 bytes, base64) that encrypts integration secrets such as LLM API keys;
+    /// generated into `<data_dir>/secrets-key` when absent. Replicas must share it.
+    pub secrets_key: Option<Secret>,
+    /// LLM provider timeouts: to connect, to the first byte of the answer, between chunks.
+    pub llm_connect_timeout_secs: u64,
+    pub llm_first_byte_timeout_secs: u64,
+    pub llm_idle_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -80,6 +87,10 @@ impl Default for Settings {
             embed_model_dir: None,
             ort_dylib_path: None,
             embed_threads: 0,
+            secrets_key: None,
+            llm_connect_timeout_secs: 5,
+            llm_first_byte_timeout_secs: 30,
+            llm_idle_timeout_secs: 30,
         }
     }
 }

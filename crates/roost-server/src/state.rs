@@ -21,6 +21,12 @@ pub struct Inner {
     /// The embedding model, when configured.
     pub embedder: Option<Arc<Embedder>>,
     pub embed_signal: EmbedSignal,
+    /// Each tenant's retrieval data for chat, kept current from its change feed.
+    pub chat: crate::chat::index::ChatIndexes,
+    /// Encrypts integration secrets at rest.
+    pub secret_box: crate::secret_box::SecretBox,
+    /// Outgoing HTTP (LLM providers); one pool for the process.
+    pub http: reqwest::Client,
 }
 
 impl std::ops::Deref for AppState {

@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod health;
 pub mod imports;
