@@ -152,3 +152,31 @@ mod tests {
         assert_eq!(s.fraction(), None);
     }
 }
+
+/// Event the shell emits for each step of a chat answer (payload [`ChatTurnEvent`]).
+pub const CHAT_EVENT: &str = "roost://chat";
+
+/// `chat_ask`: a question from the chat screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AskForm {
+    pub question: String,
+    /// Continue this (server) conversation; a new one when absent.
+    #[serde(default)]
+    pub conversation_id: Option<uuid::Uuid>,
+}
+
+/// `chat_ask` answers at once with the turn its events will carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AskStarted {
+    pub turn: uuid::Uuid,
+}
+
+/// One step of an answer, as the shell forwards it to the UI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatTurnEvent {
+    pub turn: uuid::Uuid,
+    /// Answered on the device from its cache because the server could not be reached; the
+    /// UI labels it and offers to ask again online.
+    pub offline: bool,
+    pub event: crate::chat::ChatEvent,
+}
