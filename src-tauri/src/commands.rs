@@ -1,7 +1,12 @@
 //! The Tauri commands: parse, call the [`Device`], map the error. Nothing else lives here.
 //! Every command is listed in `commands.txt` (permissions) and in [`crate::handler`].
 
-use roost_api::app::{AppState, SearchQuery, SearchView, SettingsView, SignInForm, SyncStatus};
+use roost_api::app::{
+    AppState, AskForm, AskStarted, CHAT_EVENT, ChatTurnEvent, SearchQuery, SearchView,
+    SettingsView, SignInForm, SyncStatus,
+};
+use roost_api::chat::{Conversation, ConversationList, Rating};
+use roost_api::knowledge::{Client, KnowledgeItem};
 use roost_api::listings::Listing;
 use roost_api::users::Role;
 use tauri::{AppHandle, Emitter, Runtime, State};
@@ -74,4 +79,57 @@ pub fn clear_cache(shell: State<'_, Shell>) -> AppResult<()> {
     shell.device()?.clear_cache()?;
     shell.wake_sync();
     Ok(())
+}
+
+/// Starts an answer; its steps arrive as `roost://chat` events carrying the returned turn.
+#[tauri::command]
+pub fn chat_ask<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    form: AskForm,
+) -> AppResult<AskStarted> {
+    let device = shell.device()?;
+    let turn = Uuid::new_v4();
+    tauri::async_runtime::spawn(async move {
+        device
+            .ask(turn, form, &|e: ChatTurnEvent| {
+                let _ = app.emit(CHAT_EVENT, &e);
+            })
+            .await;
+    });
+    Ok(AskStarted { turn })
+}
+
+#[tauri::command]
+pub async fn chat_conversations(shell: State<'_, Shell>) -> AppResult<ConversationList> {
+    shell.device()?.conversations().await
+}
+
+#[tauri::command]
+pub async fn chat_conversation(shell: State<'_, Shell>, id: Uuid) -> AppResult<Conversation> {
+    shell.device()?.conversation(id).await
+}
+
+#[tauri::command]
+pub async fn chat_delete(shell: State<'_, Shell>, id: Uuid) -> AppResult<()> {
+    shell.device()?.delete_conversation(id).await
+}
+
+#[tauri::command]
+pub async fn chat_feedback(
+    shell: State<'_, Shell>,
+    message_id: Uuid,
+    rating: Rating,
+) -> AppResult<()> {
+    shell.device()?.rate_answer(message_id, rating).await
+}
+
+#[tauri::command]
+pub fn knowledge_item(shell: State<'_, Shell>, id: Uuid) -> AppResult<KnowledgeItem> {
+    shell.device()?.knowledge_item(id)
+}
+
+#[tauri::command]
+pub fn client(shell: State<'_, Shell>, id: Uuid) -> AppResult<Client> {
+    shell.device()?.client(id)
 }

@@ -21,6 +21,8 @@ use roost_core::{Cache, CoreError, QueryEmbedder, SearchRequest};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+
+mod chat;
 use crate::prefs::{Prefs, SavedAccount};
 
 /// Where the search model comes from: loaded once, on first need, off the UI thread.
@@ -295,28 +297,36 @@ impl Device {
         }
     }
 
+    /// The signed-in session, restored from the stored refresh token when this start had
+    /// none yet (it needs the server).
+    async fn live_session(
+        &self,
+        account: &Account,
+        session: Option<Arc<Session>>,
+    ) -> AppResult<Arc<Session>> {
+        if let Some(s) = session {
+            return Ok(s);
+        }
+        let server = self.prefs.lock().unwrap().server_url.clone();
+        let restored =
+            Session::restore(&server, &self.root, Arc::clone(&self.store), account).await?;
+        let Some(session) = restored else {
+            return Err(AppError::SignedOut);
+        };
+        let session = Arc::new(session);
+        if let Some(signed) = self.signed.lock().unwrap().as_mut() {
+            signed.session = Some(Arc::clone(&session));
+        }
+        Ok(session)
+    }
+
     async fn sync_inner(
         &self,
         account: &Account,
         session: Option<Arc<Session>>,
         report: &(dyn Fn(&SyncStatus) + Sync),
     ) -> AppResult<SyncStatus> {
-        let session = match session {
-            Some(s) => s,
-            None => {
-                let server = self.prefs.lock().unwrap().server_url.clone();
-                let restored =
-                    Session::restore(&server, &self.root, Arc::clone(&self.store), account).await?;
-                let Some(session) = restored else {
-                    return Err(AppError::SignedOut);
-                };
-                let session = Arc::new(session);
-                if let Some(signed) = self.signed.lock().unwrap().as_mut() {
-                    signed.session = Some(Arc::clone(&session));
-                }
-                session
-            }
-        };
+        let session = self.live_session(account, session).await?;
         // Roles may have changed on the server since sign-in.
         let me = session.me().await?;
         self.remember_me(me)?;

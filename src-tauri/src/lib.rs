@@ -104,6 +104,13 @@ macro_rules! handler {
             $crate::commands::listing,
             $crate::commands::settings,
             $crate::commands::clear_cache,
+            $crate::commands::chat_ask,
+            $crate::commands::chat_conversations,
+            $crate::commands::chat_conversation,
+            $crate::commands::chat_delete,
+            $crate::commands::chat_feedback,
+            $crate::commands::knowledge_item,
+            $crate::commands::client,
         ]
     };
 }

@@ -54,6 +54,24 @@ pub async fn listen<T: DeserializeOwned + 'static>(event: &str, mut f: impl FnMu
     closure.forget();
 }
 
+/// Puts `text` on the clipboard; false where the webview offers no clipboard or refuses.
+pub async fn copy_to_clipboard(text: &str) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    // Checked by hand: outside a secure context `navigator.clipboard` is undefined.
+    let clipboard = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("clipboard"))
+        .ok()
+        .filter(JsValue::is_object);
+    let Some(clipboard) = clipboard else {
+        return false;
+    };
+    let clipboard: web_sys::Clipboard = clipboard.unchecked_into();
+    wasm_bindgen_futures::JsFuture::from(clipboard.write_text(text))
+        .await
+        .is_ok()
+}
+
 /// Remembers the theme for the next start, read by `boot.js` before the first paint.
 pub fn remember_theme(css: &str, company: &str) {
     if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {

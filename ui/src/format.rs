@@ -126,9 +126,58 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
     }
 }
 
+/// The fields of a record's free-form data (`{"price_per_sqft": 1450, "areas": ["JVC"]}`) as
+/// rows for people: `Price per sqft` / `1450`, `Areas` / `JVC`. Empty values are left out.
+pub fn data_rows(data: &serde_json::Value) -> Vec<(String, String)> {
+    use serde_json::Value;
+    fn words(v: &Value) -> String {
+        match v {
+            Value::Null => String::new(),
+            Value::String(s) => s.trim().to_string(),
+            Value::Bool(b) => if *b { "Yes" } else { "No" }.into(),
+            Value::Number(n) => n.to_string(),
+            Value::Array(items) => items
+                .iter()
+                .map(words)
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(", "),
+            Value::Object(_) => v.to_string(),
+        }
+    }
+    let Value::Object(map) = data else {
+        let w = words(data);
+        return if w.is_empty() {
+            vec![]
+        } else {
+            vec![("Details".into(), w)]
+        };
+    };
+    map.iter()
+        .map(|(k, v)| (capitalise(&k.replace('_', " ")), words(v)))
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_reads_as_rows() {
+        let data = serde_json::json!({
+            "price_per_sqft": 1450, "areas": ["JVC", "", "JLT"], "notes": " ", "ready": true, "x": null
+        });
+        assert_eq!(
+            data_rows(&data),
+            vec![
+                ("Areas".to_string(), "JVC, JLT".to_string()),
+                ("Price per sqft".to_string(), "1450".to_string()),
+                ("Ready".to_string(), "Yes".to_string()),
+            ]
+        );
+        assert!(data_rows(&serde_json::Value::Null).is_empty());
+    }
 
     #[test]
     fn prices_follow_the_currency() {

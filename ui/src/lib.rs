@@ -8,7 +8,9 @@ pub mod brand;
 pub mod bridge;
 pub mod form;
 pub mod format;
+pub mod markdown;
 mod screens;
+pub mod turn;
 
 pub use brand::readable_text_color;
 

@@ -17,6 +17,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("roost-tests", "api"),
     ("roost-tests", "import"),
     ("roost-tests", "sync"),
+    ("roost-tests", "chat"),
     ("roost-embed", "embed"),
     ("roost-core", "search"),
     ("roost-tests", "app"),

@@ -30,6 +30,10 @@ pub const API_PREFIX: &str = "/api/v1";
 /// older than it supports, so an old app can say "please update" instead of failing to parse.
 pub const API_VERSION_HEADER: &str = "x-roost-api-version";
 
+/// Header naming the one role a request acts in (the app's role switcher); without it a
+/// request acts in all of the user's roles.
+pub const ROLE_HEADER: &str = "x-roost-role";
+
 /// The API version this crate describes.
 pub const API_VERSION: u32 = 1;
 

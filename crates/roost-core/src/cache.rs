@@ -224,6 +224,29 @@ impl Cache {
         self.records("knowledge")
     }
 
+    pub(crate) fn record<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: &str,
+        id: Uuid,
+    ) -> CoreResult<Option<T>> {
+        let json: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT json FROM records WHERE kind = ?1 AND id = ?2",
+                [kind, &id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .at(&self.path)?;
+        json.map(|j| {
+            serde_json::from_str(&j).map_err(|e| CoreError::Corrupt {
+                what: format!("{kind} {id}"),
+                message: e.to_string(),
+            })
+        })
+        .transpose()
+    }
+
     fn records<T: serde::de::DeserializeOwned>(&self, kind: &str) -> CoreResult<Vec<T>> {
         let mut stmt = self
             .conn

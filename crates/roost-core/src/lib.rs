@@ -16,6 +16,7 @@
 
 mod apply;
 mod cache;
+mod chat;
 mod client;
 mod decide;
 mod error;
@@ -33,6 +34,7 @@ mod testdata;
 
 pub use apply::Applied;
 pub use cache::{CACHE_FILE, Cache};
+pub use chat::OfflineAnswer;
 pub use client::{DEFAULT_PAGE_SIZE, SyncClient, SyncPhase, SyncProgress, SyncReport, Tokens};
 pub use decide::{Decision, F32LE, LocalModel, RejectReason, ResyncReason, SyncState, decide};
 pub use error::{CoreError, CoreResult};

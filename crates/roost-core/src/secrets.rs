@@ -16,7 +16,7 @@ use std::fmt;
 use zeroize::{Zeroize as _, Zeroizing};
 
 pub use keyring_store::{DEFAULT_SERVICE, KeyringStore};
-pub use session::{Account, Session, SessionError, SignOut};
+pub use session::{Account, Asked, Session, SessionError, SignOut};
 
 /// What a secret is for; one of each per tenant and user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

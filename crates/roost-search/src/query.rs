@@ -359,8 +359,11 @@ impl Parser<'_> {
 
     /// "3 bed", "2-4 beds", "3+ beds", "2 baths", "1500 sqft", "1M-2M".
     fn counted(&mut self, i: usize) -> Option<usize> {
-        let (a, j) = self.amount(i)?;
-        if self.sym(j, '-') || self.word(j) == Some("to") {
+        let (a, mut j) = self.amount(i)?;
+        // "3-bed", "2-beds": a hyphen before the unit, not a range.
+        if self.sym(j, '-') && self.unit(j + 1).is_some() {
+            j += 1;
+        } else if self.sym(j, '-') || self.word(j) == Some("to") {
             let (b, end) = self.amount(j + 1)?;
             return self.range(a, b, end);
         }
@@ -723,6 +726,8 @@ mod tests {
             ("2-4 beds", Filters { bedrooms: beds(Some(2), Some(4)), ..f() }, ""),
             ("2 to 4 bedrooms in JVC", Filters { bedrooms: beds(Some(2), Some(4)), communities: strings(&["JVC"]), ..f() }, ""),
             ("3+ beds", Filters { bedrooms: beds(Some(3), None), ..f() }, ""),
+            ("3-bed listings in JVC", Filters { bedrooms: beds(Some(3), Some(3)), communities: strings(&["JVC"]), ..f() }, "listings"),
+            ("2-beds", Filters { bedrooms: beds(Some(2), Some(2)), ..f() }, ""),
             ("3br apartment", Filters { bedrooms: beds(Some(3), Some(3)), property_types: strings(&["Apartment"]), ..f() }, ""),
             ("studio near the metro", Filters { bedrooms: beds(Some(0), Some(0)), ..f() }, "near the metro"),
             ("under 2.5M", Filters { price: aed(None, Some(2_500_000)), ..f() }, ""),

@@ -309,6 +309,23 @@ impl Docs {
     }
 }
 
+/// A client's searchable text: everything the import kept about them (budget, interests,
+/// stage, notes …).
+pub fn client_text(c: &roost_api::knowledge::Client) -> String {
+    match &c.data {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k} {s}"),
+                other => format!("{k} {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 /// Words that say nothing about which document answers (question words, the asker).
 const QUESTION_STOPWORDS: &[&str] = &[
     "what", "which", "who", "whom", "how", "when", "where", "why", "our", "we", "us", "you",

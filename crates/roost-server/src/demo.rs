@@ -126,6 +126,11 @@ async fn seed_data(state: &AppState, ctx: &Ctx) -> anyhow::Result<()> {
             "demo-resources.json",
             DEMO_RESOURCES.to_string(),
         ),
+        (
+            ImportKind::Employees,
+            "demo-team.csv",
+            DEMO_TEAM.to_string(),
+        ),
     ];
     for (kind, name, text) in files {
         let req = ImportRequest {
@@ -343,6 +348,11 @@ const DEMO_MARKET: &str = r#"{ "currency": "AED", "source": "Roost demo data (il
     "median_price": "AED 5.6M", "median_price_per_sqft": 1480, "average_rent": 320000, "gross_yield_pct": 5.2,
     "transactions": 64, "price_change_pct": 4.8, "days_on_market": 52 }
 ] }"#;
+
+const DEMO_TEAM: &str = "Email,Name,Languages,Areas,Title\n\
+agent@demo.roost.test,Sam Agent,\"English, Arabic\",Dubai Marina; Jumeirah Village Circle,Property Consultant\n\
+nadia.karim@demo.roost.test,Nadia Karim,\"English, Russian\",Palm Jumeirah; Dubai Marina,Senior Agent\n\
+manager@demo.roost.test,Maya Manager,\"English, French, Hindi\",Arabian Ranches; Dubai Hills Estate,Sales Manager\n";
 
 const DEMO_RESOURCES: &str = r#"{ "resources": [
   { "title": "Off-plan commission split", "tags": ["commission", "off-plan"],

@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 /// Header naming the one role the caller acts in (the app's role switcher). Absent: all the
 /// roles the user holds.
-pub const ROLE_HEADER: &str = "x-roost-role";
+pub use roost_api::ROLE_HEADER;
 
 /// Like `axum::Json`, but every rejection is our error body, naming the field where it can.
 pub struct Json<T>(pub T);

@@ -1,6 +1,7 @@
 //! The offline core (`roost-core`) against a real server on 127.0.0.1: sync into a device
 //! cache in a temporary folder, then search it.
 
+mod chat_offline;
 mod photos;
 mod search;
 mod secrets;

@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use roost_api::listings::Listing;
 use uuid::Uuid;
 
-use super::{Ctx, Route};
+use super::Ctx;
 use crate::bridge::invoke;
 use crate::format;
 
@@ -19,10 +19,11 @@ pub fn ListingDetail(id: Uuid) -> impl IntoView {
             invoke::<_, Listing>("listing", &serde_json::json!({ "id": id })).await,
         ));
     });
-    let back = move |_| ctx.route.set(Route::Search);
+    let to = ctx.back.get_untracked();
+    let back = move |_| ctx.route.set(to);
     view! {
         <article class="detail">
-            <button class="link back" id="back" on:click=back>"← Back to results"</button>
+            <button class="link back" id="back" on:click=back>{super::back_label(to)}</button>
             {move || match listing.get() {
                 None => view! { <p class="muted">"Loading…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),

@@ -1,10 +1,13 @@
 //! The screens and the state they share.
 
+mod answer;
+mod chat;
 mod listing;
 mod search;
 mod settings;
 mod shell;
 mod signin;
+mod source;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -19,6 +22,30 @@ pub enum Route {
     Search,
     Listing(Uuid),
     Settings,
+    Chat,
+    /// A knowledge item a chat answer cites (document, market figures, profile).
+    Knowledge(Uuid),
+    /// A client a chat answer cites.
+    Client(Uuid),
+}
+
+impl Route {
+    /// Screens opened from another one, with a back button to it.
+    pub fn is_detail(self) -> bool {
+        matches!(
+            self,
+            Route::Listing(_) | Route::Knowledge(_) | Route::Client(_)
+        )
+    }
+}
+
+/// The back button of a detail screen, named after where it returns.
+pub fn back_label(to: Route) -> &'static str {
+    match to {
+        Route::Chat => "← Back to chat",
+        Route::Settings => "← Back to settings",
+        _ => "← Back to results",
+    }
 }
 
 /// State every screen can read; provided once by [`App`].
@@ -27,6 +54,8 @@ pub struct Ctx {
     pub app: RwSignal<Option<AppState>>,
     pub sync: RwSignal<SyncStatus>,
     pub route: RwSignal<Route>,
+    /// Where a detail screen's back button returns: the last screen that was not a detail.
+    pub back: RwSignal<Route>,
     pub fatal: RwSignal<Option<String>>,
 }
 
@@ -86,9 +115,11 @@ pub fn App() -> impl IntoView {
         app: RwSignal::new(None),
         sync: RwSignal::new(SyncStatus::idle()),
         route: RwSignal::new(Route::Search),
+        back: RwSignal::new(Route::Search),
         fatal: RwSignal::new(None),
     };
     provide_context(ctx);
+    chat::provide_state();
 
     spawn_local(async move {
         listen::<SyncStatus>(SYNC_EVENT, move |s| {

@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use roost_api::app::{AppState, SyncPhase, SyncStatus};
 use roost_api::users::Role;
 
-use super::{Ctx, Route, listing, no_args, search, settings};
+use super::{Ctx, Route, chat, listing, no_args, search, settings, source};
 use crate::bridge::{invoke, now_millis};
 use crate::format;
 
@@ -14,6 +14,15 @@ use crate::format;
 pub fn Shell() -> impl IntoView {
     let ctx = Ctx::get();
     search::provide_state();
+    // A new sign-in starts with an empty chat.
+    chat::state().reset();
+    // Detail screens return to the screen they were opened from.
+    Effect::new(move |_| {
+        let route = ctx.route.get();
+        if !route.is_detail() {
+            ctx.back.set(route);
+        }
+    });
     let company = move || {
         ctx.app.with(|a| {
             let s = a.as_ref().and_then(|a| a.signed_in.as_ref());
@@ -42,6 +51,19 @@ pub fn Shell() -> impl IntoView {
                 .is_none_or(|c| c.config.features.property_search)
         })
     };
+    let chat_on = move || {
+        ctx.app.with(|a| {
+            a.as_ref()
+                .and_then(|a| a.signed_in.as_ref())
+                .and_then(|s| s.config.as_ref())
+                .is_none_or(|c| c.config.features.chat)
+        })
+    };
+    // Which tab a detail screen belongs to.
+    let section = move || match ctx.route.get() {
+        r if r.is_detail() => ctx.back.get(),
+        r => r,
+    };
     let empty = move || {
         ctx.sync
             .with(|s| s.listings == 0 && s.last_synced.is_none())
@@ -63,8 +85,13 @@ pub fn Shell() -> impl IntoView {
             <nav class="tabs" aria-label="Main">
                 <Show when=search_on>
                     <button class="tab" id="nav-search"
-                        class:active=move || matches!(ctx.route.get(), Route::Search | Route::Listing(_))
+                        class:active=move || section() == Route::Search
                         on:click=move |_| ctx.route.set(Route::Search)>"Search"</button>
+                </Show>
+                <Show when=chat_on>
+                    <button class="tab" id="nav-chat"
+                        class:active=move || section() == Route::Chat
+                        on:click=move |_| ctx.route.set(Route::Chat)>"Chat"</button>
                 </Show>
                 <button class="tab" id="nav-settings"
                     class:active=move || ctx.route.get() == Route::Settings
@@ -72,7 +99,8 @@ pub fn Shell() -> impl IntoView {
             </nav>
             <main class="content">
                 {move || {
-                    if empty() && ctx.route.get() != Route::Settings {
+                    // Chat can answer from the server before the first sync is over.
+                    if empty() && !matches!(ctx.route.get(), Route::Settings | Route::Chat) {
                         return view! { <FirstSync/> }.into_any();
                     }
                     match ctx.route.get() {
@@ -82,6 +110,12 @@ pub fn Shell() -> impl IntoView {
                         }.into_any(),
                         Route::Listing(id) => view! { <listing::ListingDetail id=id/> }.into_any(),
                         Route::Settings => view! { <settings::Settings/> }.into_any(),
+                        Route::Chat if chat_on() => view! { <chat::Chat/> }.into_any(),
+                        Route::Chat => view! {
+                            <p class="notice">"Chat is turned off for your company."</p>
+                        }.into_any(),
+                        Route::Knowledge(id) => view! { <source::KnowledgeDetail id=id/> }.into_any(),
+                        Route::Client(id) => view! { <source::ClientDetail id=id/> }.into_any(),
                     }
                 }}
             </main>

@@ -14,6 +14,10 @@ use roost_api::auth::{Device, LoginRequest, MeResponse, RefreshRequest, TokenRes
 use roost_api::{API_PREFIX, API_VERSION, API_VERSION_HEADER, ErrorBody};
 use serde::de::DeserializeOwned;
 
+mod chat;
+
+pub use chat::Asked;
+
 use super::{CacheKey, SecretError, SecretId, SecretName, SecretStore};
 use crate::cache::{self, Cache};
 use crate::client::{SyncClient, Tokens};

@@ -12,7 +12,7 @@ use roost_api::knowledge::{Client, KnowledgeItem};
 use roost_api::listings::Listing;
 use roost_api::users::Role;
 use roost_db::{Db, StoredChange, TenantId};
-use roost_search::retrieve::{DocMeta, Docs};
+use roost_search::retrieve::{DocMeta, Docs, client_text};
 use roost_search::{Index, ParseContext, RowFields, RowText};
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -190,22 +190,6 @@ impl TenantData {
 
     pub fn doc(&self, row: u32) -> Option<&DocRecord> {
         self.doc_by_row.get(row as usize)?.as_ref()
-    }
-}
-
-/// A client's searchable text: everything the import kept about them.
-fn client_text(c: &Client) -> String {
-    match &c.data {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| match v {
-                serde_json::Value::String(s) => format!("{k} {s}"),
-                other => format!("{k} {other}"),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
     }
 }
 
