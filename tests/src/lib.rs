@@ -6,6 +6,8 @@
 
 pub mod desktop;
 pub mod faults;
+pub mod llm_standin;
+pub mod sse;
 pub mod synthetic;
 
 use std::time::Duration;

@@ -52,6 +52,14 @@ impl Cache {
                     records.push(Record::Listing(l));
                 }
             }
+        } else if !parsed.filters.is_empty() {
+            // Not asked for listings, but the answerer must not read 0 as "none match".
+            let count = SearchRequest {
+                text: String::new(),
+                filters: parsed.filters.clone(),
+                limit: 1,
+            };
+            listing_total = self.search(&count, None)?.total;
         }
 
         let model = self.sync_state()?.model;

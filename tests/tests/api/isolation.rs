@@ -444,6 +444,96 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
+    // Chat: A's agent asks; B in every role asks the same words and reaches none of A's
+    // records, conversations or answers; only B's admin may set B's LLM key.
+    let question = "Alpha penthouse playbook ALPHA-SECRET-1 in Palm Jumeirah, and my clients";
+    let (status, text) = ask(&s, &a.agent.access, json!({ "question": question })).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(
+        text.contains("Alpha penthouse"),
+        "A's own answer cites A: {text}"
+    );
+    let a_conversation = event_field(&text, "conversation_id");
+    let a_message = event_field(&text, "message_id");
+    for (role, sess) in b_sessions {
+        let (status, text) = ask(&s, &sess.access, json!({ "question": question })).await;
+        assert_eq!(status, StatusCode::OK, "{role}: {text}");
+        assert_no_trace_of(&Value::String(text), &a, "POST /chat");
+        let (status, _) = ask(
+            &s,
+            &sess.access,
+            json!({ "question": "more", "conversation_id": a_conversation }),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{role} continues A's conversation"
+        );
+        let list = s.get("/api/v1/chat/conversations", &sess.access).await;
+        assert_eq!(list.status, StatusCode::OK);
+        // B's own conversations only: their titles are B's own question.
+        let mut own = list.body.clone();
+        for c in own["conversations"].as_array_mut().unwrap() {
+            assert_eq!(c["title"], question, "{role}: {c}");
+            assert_ne!(c["id"], a_conversation.as_str());
+            c["title"] = Value::Null;
+        }
+        assert_no_trace_of(&own, &a, "GET /chat/conversations");
+        let path = format!("/api/v1/chat/conversations/{a_conversation}");
+        assert_eq!(
+            s.get(&path, &sess.access).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let r = s
+            .call(Method::DELETE, &path, Some(&sess.access), None)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "{role} DELETE A's conversation"
+        );
+        let r = s
+            .call(
+                Method::PUT,
+                &format!("/api/v1/chat/messages/{a_message}/feedback"),
+                Some(&sess.access),
+                Some(json!({ "rating": "down" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{role} rates A's answer");
+        let r = s
+            .call(
+                Method::PUT,
+                "/api/v1/integrations/llm/key",
+                Some(&sess.access),
+                Some(json!({ "api_key": "sk-beta" })),
+            )
+            .await;
+        let want = if role == "admin" {
+            StatusCode::NO_CONTENT
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(r.status, want, "{role} sets B's LLM key: {}", r.body);
+    }
+    // A's conversation is untouched by all of that.
+    let mine = s
+        .get(
+            &format!("/api/v1/chat/conversations/{a_conversation}"),
+            &a.agent.access,
+        )
+        .await;
+    assert_eq!(mine.status, StatusCode::OK);
+    assert_eq!(mine.body["messages"].as_array().unwrap().len(), 2);
+    assert!(mine.body["messages"][1]["rating"].is_null());
+    cover("post", "/api/v1/chat");
+    cover("get", "/api/v1/chat/conversations");
+    cover("get", "/api/v1/chat/conversations/{id}");
+    cover("delete", "/api/v1/chat/conversations/{id}");
+    cover("put", "/api/v1/chat/messages/{id}/feedback");
+    cover("put", "/api/v1/integrations/llm/key");
+
     // Registration and logout: a new tenant never sees the others; logout ends only B's device.
     let c = s.register("Gamma Group", "gamma", "starter").await;
     let users = s.get("/api/v1/users", &c.admin.access).await;
@@ -480,6 +570,27 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
         missing.is_empty(),
         "routes without isolation coverage: {missing:?}"
     );
+}
+
+/// Asks a question; the status and the whole event stream as text.
+async fn ask(s: &TestServer, token: &str, body: Value) -> (StatusCode, String) {
+    let r = s
+        .req(Method::POST, "/api/v1/chat", Some(token))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// A string field of the first event that has it.
+fn event_field(stream: &str, field: &str) -> String {
+    stream
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find_map(|v| v[field].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no {field} in {stream}"))
 }
 
 trait EmailCtx {

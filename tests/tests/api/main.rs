@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod chat;
 mod config;
 mod crash;
 mod embeddings;

@@ -290,3 +290,115 @@ async fn two_tenants_see_their_own_name_and_colors() {
         app.close().await;
     }
 }
+
+/// The citations of the newest answer the server stored for this user.
+async fn last_answer_citations(server: &TestServer, token: &str) -> Vec<Value> {
+    let list = server.get("/api/v1/chat/conversations", token).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let id = list.body["conversations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let c = server
+        .get(&format!("/api/v1/chat/conversations/{id}"), token)
+        .await;
+    let messages = c.body["messages"].as_array().unwrap();
+    let last = messages.last().unwrap();
+    assert_eq!(last["status"], "complete", "{last}");
+    last["citations"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_asks_sees_the_stream_and_citations_and_gets_an_offline_answer() {
+    let Some(bin) = desktop_bin() else { return };
+    let server = TestServer::start_embedding(Backend::Sqlite, roost_tests::shared_embedder())
+        .await
+        .unwrap();
+    assert!(roost_server::demo::seed(&server.state).await.unwrap());
+    let (email, _, _, password) = roost_server::demo::USERS[2];
+    let agent = server.login("demo", email, password).await;
+    let display = Display::start();
+    let data = tempfile::tempdir().unwrap();
+    let app = App::launch(&bin, &display, data.path(), &server.base).await;
+    sign_in(&app, "demo", email, password).await;
+    wait_for_results(&app).await;
+
+    // Online: the answer streams in, cites listings that match, and a chip opens one.
+    app.click("#nav-chat").await;
+    assert!(app.text("#chat-role").await.contains("Agent"));
+    let question = "villas in Arabian Ranches under 8M";
+    app.type_into("#chat-input", question).await;
+    app.click("#chat-send").await;
+    app.until("the answer to finish", || async {
+        !app.all(".chat-answer.chat-done").await.is_empty()
+    })
+    .await;
+    app.screenshot("chat-1280").await;
+    let citations = last_answer_citations(&server, &agent.access).await;
+    let listings: Vec<&Value> = citations
+        .iter()
+        .filter(|c| c["kind"] == "listing")
+        .collect();
+    assert!(!listings.is_empty(), "{citations:?}");
+    for c in &listings {
+        let l = server_listing(&server, &agent.access, c["id"].as_str().unwrap()).await;
+        assert_eq!(l["property_type"], "Villa", "{l}");
+        assert_eq!(l["community"], "Arabian Ranches", "{l}");
+        assert!(
+            l["price"]["amount_minor"].as_i64().unwrap() <= 800_000_000,
+            "{l}"
+        );
+    }
+    let chips = app
+        .all(".chat-answer .cite-chip[data-kind='listing']")
+        .await;
+    assert!(!chips.is_empty(), "no listing chips on the answer");
+    let first = &listings[0];
+    app.click(&format!(
+        ".chat-answer .cite-chip[data-kind='listing'][data-n='{}']",
+        first["n"]
+    ))
+    .await;
+    app.until("the cited listing", || async {
+        app.text("#detail-title").await == first["title"].as_str().unwrap()
+    })
+    .await;
+    app.click("#back").await;
+
+    // A policy question cites the agent resource that holds it.
+    app.type_into("#chat-input", "what's our off-plan commission split?")
+        .await;
+    app.click("#chat-send").await;
+    app.until("the second answer", || async {
+        app.all(".chat-answer.chat-done").await.len() == 2
+    })
+    .await;
+    let citations = last_answer_citations(&server, &agent.access).await;
+    assert!(
+        citations
+            .iter()
+            .any(|c| c["kind"] == "agent_resource" && c["title"] == "Off-plan commission split"),
+        "{citations:?}"
+    );
+    app.resize(390, 844).await;
+    app.screenshot("chat-390").await;
+    app.resize(1280, 800).await;
+
+    // The server goes away: the same kind of question gets an offline answer from the
+    // device, labelled, with a way to ask again online.
+    drop(server);
+    app.type_into("#chat-input", question).await;
+    app.click("#chat-send").await;
+    app.until("the offline answer", || async {
+        !app.all(".chat-answer.offline.chat-done").await.is_empty()
+    })
+    .await;
+    assert!(!app.all("#chat-ask-online").await.is_empty());
+    assert!(
+        !app.all(".chat-answer.offline .cite-chip[data-kind='listing']")
+            .await
+            .is_empty()
+    );
+    app.screenshot("chat-offline-1280").await;
+    app.close().await;
+}

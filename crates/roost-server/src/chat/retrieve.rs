@@ -49,6 +49,9 @@ pub fn retrieve(
                 .filter_map(|(row, _)| tenant.listing(*row))
                 .map(|l| Record::Listing(l.clone())),
         );
+    } else if !parsed.filters.is_empty() {
+        // Not asked for listings, but the answerer must not read 0 as "none match".
+        listing_total = tenant.listings.rank("", &parsed.filters, None, 0, 1).total;
     }
 
     for kind in plan.kinds {
