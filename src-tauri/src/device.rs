@@ -349,6 +349,7 @@ impl Device {
                     s.pages = p.pages;
                     s.changes = p.changes;
                     s.bytes = p.bytes;
+                    s.remaining = p.remaining;
                     if p.phase == roost_core::SyncPhase::Resyncing {
                         s.phase = SyncPhase::Resyncing;
                     }

@@ -29,8 +29,8 @@ const DOCS: &str = "# Commission policy\n\nOff-plan sales: the listing agent and
     held in the escrow account; agents never hold cash.\n";
 
 const MARKET: &str = r#"[{"area":"JVC","period":"2026-Q3","property_type":"Apartment","bedrooms":2,
-  "avg_price_per_sqft":1150,"currency":"AED","transactions":412,
-  "summary":"2-bed apartments in JVC sold for AED 1,150 per sqft on average in Q3 2026"}]"#;
+  "median_price_per_sqft":1150,"currency":"AED","transactions":412,
+  "notes":"2-bed apartments in JVC sold for AED 1,150 per sqft in Q3 2026"}]"#;
 
 fn bench(name: &str, value: f64, unit: &str) {
     println!("BENCH {name} {value:.2} {unit}");

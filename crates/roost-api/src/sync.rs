@@ -71,6 +71,10 @@ pub struct ChangePage {
     pub next_cursor: i64,
     /// More changes wait after this page.
     pub has_more: bool,
+    /// The feed's committed head when this page was read: `head - next_cursor` is about how
+    /// many changes are still to come (a progress bar's denominator). 0 from older servers.
+    #[serde(default)]
+    pub head: i64,
     /// The model of every embedding in this page; absent when the server embeds nothing.
     pub embedding_model: Option<EmbeddingModel>,
     /// What the caller may see (their roles, as acted in). When it differs from the scope the

@@ -194,6 +194,7 @@ fn build(cache: &mut Cache, n: usize, bases: &[Vec<f32>], model: &Embedder) -> V
             changes,
             next_cursor: seq,
             has_more: start + PAGE < n,
+            head: 0,
             embedding_model: Some(feed_model.clone()),
             scope: "agent".into(),
         };

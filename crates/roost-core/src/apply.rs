@@ -298,6 +298,7 @@ mod tests {
             next_cursor: changes.last().map_or(0, Change::seq),
             changes,
             has_more: false,
+            head: 0,
             embedding_model: None,
             scope: "agent".into(),
         }

@@ -63,6 +63,8 @@ pub struct SyncProgress {
     pub changes: u64,
     /// Feed bytes received (after decompression).
     pub bytes: u64,
+    /// About how many changes are still to come, once a page said where the feed ends.
+    pub remaining: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,17 +245,19 @@ impl SyncClient {
             finished: false,
             resynced: false,
         };
-        let mut tell = |phase, r: &SyncReport| {
+        let mut remaining: Option<u64> = None;
+        let mut tell = |phase, r: &SyncReport, remaining: Option<u64>| {
             progress(&SyncProgress {
                 phase,
                 pages: r.pages,
                 changes: r.changes,
                 bytes: r.bytes,
+                remaining,
             })
         };
         let mut prefetched: Option<Prefetch> = None;
         loop {
-            if tell(SyncPhase::Fetching, &report).is_break() {
+            if tell(SyncPhase::Fetching, &report, remaining).is_break() {
                 return Ok(report);
             }
             let scope = cache.sync_state()?.scope;
@@ -285,7 +289,7 @@ impl SyncClient {
                     cache.reset()?;
                     report.resynced = true;
                     report.cursor = 0;
-                    if tell(SyncPhase::Resyncing, &report).is_break() {
+                    if tell(SyncPhase::Resyncing, &report, None).is_break() {
                         return Ok(report);
                     }
                     continue;
@@ -295,7 +299,13 @@ impl SyncClient {
             report.pages += 1;
             report.changes += page.changes.len() as u64;
             report.cursor = applied.cursor;
-            if tell(SyncPhase::Applied, &report).is_break() {
+            remaining = Some(if page.has_more {
+                // Seqs left up to the head; deletions and skipped rows make it an estimate.
+                page.head.saturating_sub(page.next_cursor).max(1) as u64
+            } else {
+                0
+            });
+            if tell(SyncPhase::Applied, &report, remaining).is_break() {
                 return Ok(report);
             }
             if !page.has_more {
@@ -306,7 +316,7 @@ impl SyncClient {
         if report.changes > 0 {
             cache.optimize()?;
         }
-        let _ = tell(SyncPhase::Done, &report);
+        let _ = tell(SyncPhase::Done, &report, Some(0));
         Ok(report)
     }
 

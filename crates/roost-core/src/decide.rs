@@ -248,6 +248,7 @@ mod tests {
             changes,
             next_cursor: next,
             has_more: more,
+            head: 0,
             embedding_model: m,
             scope: "agent".into(),
         }

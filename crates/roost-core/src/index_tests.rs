@@ -95,6 +95,7 @@ fn page(changes: Vec<Change>, cursor: i64) -> ChangePage {
         changes,
         next_cursor: cursor,
         has_more: false,
+        head: 0,
         embedding_model: Some(EmbeddingModel {
             id: MODEL.into(),
             dim: DIM as u32,

@@ -61,6 +61,8 @@ impl StoredChange {
 pub struct ChangeBatch {
     pub changes: Vec<StoredChange>,
     pub has_more: bool,
+    /// The committed head the batch was bounded by.
+    pub head: i64,
 }
 
 /// The cursor is older than the kept history.
@@ -152,7 +154,11 @@ impl Db {
         changes.sort_by_key(StoredChange::seq);
         let has_more = changes.len() > limit as usize;
         changes.truncate(limit as usize);
-        Ok(Ok(ChangeBatch { changes, has_more }))
+        Ok(Ok(ChangeBatch {
+            changes,
+            has_more,
+            head: upto,
+        }))
     }
 }
 

@@ -54,6 +54,13 @@ async fn full_then_incremental_sync_with_tombstones() {
         .map(|p| p.pages)
         .collect();
     assert_eq!(applied, vec![1, 2, 3]);
+    // Each page says where the feed ends, so progress is a fraction, not a spinner.
+    let left: Vec<(u64, Option<u64>)> = seen
+        .iter()
+        .filter(|p| p.phase == SyncPhase::Applied)
+        .map(|p| (p.changes, p.remaining))
+        .collect();
+    assert_eq!(left, vec![(10, Some(16)), (20, Some(6)), (26, Some(0))]);
 
     assert_eq!(cache.listing_count().unwrap(), 25);
     assert_eq!(cache.sync_state().unwrap().cursor, report.cursor);

@@ -254,6 +254,7 @@ async fn duplicate_and_replayed_pages_change_nothing() {
         changes: vec![],
         next_cursor: pages[1].next_cursor,
         has_more: false,
+        head: 0,
         ..pages[1].clone()
     };
     cache.apply_page(&empty).unwrap();

@@ -111,6 +111,7 @@ pub async fn changes(
         changes,
         next_cursor,
         has_more: batch.has_more,
+        head: batch.head,
         scope,
         embedding_model: state.embedder.as_ref().map(|e| EmbeddingModel {
             id: e.model_id().to_string(),
