@@ -4,6 +4,7 @@
 //! I/O (no tokio, sqlx, reqwest). Validation that both sides need (tenant config) lives here so
 //! the UI can check a form before sending it and the server enforces the same rules.
 
+pub mod actions;
 pub mod app;
 pub mod audit;
 pub mod auth;

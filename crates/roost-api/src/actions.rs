@@ -1,0 +1,114 @@
+//! Actions an agent takes from the app — send listings to a client (WhatsApp or email), create
+//! a lead — queued on the device and performed exactly once by the server:
+//! `POST /api/v1/actions` with an `Idempotency-Key` made on the device when the agent acted.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Millis;
+use crate::listings::Price;
+
+/// Header carrying the key that makes a request perform its effect once.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// Listings one showcase may carry.
+pub const MAX_SHOWCASE_LISTINGS: usize = 10;
+
+/// What the agent asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ActionRequest {
+    /// Listings with photos, price and key facts, and the agent's message, to a client.
+    SendShowcase {
+        channel: Channel,
+        client: ClientRef,
+        /// 1 to [`MAX_SHOWCASE_LISTINGS`] listings of the tenant.
+        listings: Vec<Uuid>,
+        /// The agent's message, as edited.
+        message: String,
+    },
+    /// A lead for the tenant's CRM and Roost's own client records.
+    CreateLead { lead: LeadInput },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Whatsapp,
+    Email,
+}
+
+/// The client an action is for: one the agent may see, or someone new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientRef {
+    Existing {
+        id: Uuid,
+    },
+    New {
+        name: String,
+        #[serde(default)]
+        phone: Option<String>,
+        #[serde(default)]
+        email: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LeadInput {
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub budget: Option<Price>,
+    #[serde(default)]
+    pub interests: Option<String>,
+    #[serde(default)]
+    pub listings: Vec<Uuid>,
+}
+
+/// Where an action stands. On the device an action is first `queued` (not yet accepted by the
+/// server); the server's states follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    /// Stored on the device, waiting for the network.
+    Queued,
+    /// Being sent to the server (device) or to the service (server).
+    Sending,
+    /// The service took it (WhatsApp accepted the message, the CRM stored the lead, the mail
+    /// relay accepted the mail).
+    Delivered,
+    /// The client's phone has it (WhatsApp status webhooks).
+    Read,
+    /// It will not happen without the agent or an admin: `reason` says what to do.
+    Failed,
+}
+
+/// The server's record of an action; a repeated request with the same key gets this again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActionRecord {
+    pub id: Uuid,
+    pub idempotency_key: String,
+    pub request: ActionRequest,
+    pub status: ActionStatus,
+    /// For failures: one sentence the agent (or an admin) can act on.
+    pub reason: Option<String>,
+    /// Retry after this many seconds (rate limits) when the failure is temporary.
+    pub retry_after_s: Option<u64>,
+    /// The service's id (WhatsApp message id, CRM contact id, mail message id).
+    pub external_id: Option<String>,
+    /// The Roost client the action concerned (created for new clients and leads).
+    pub client_id: Option<Uuid>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
