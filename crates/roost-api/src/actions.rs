@@ -112,3 +112,51 @@ pub struct ActionRecord {
     pub created_at: Millis,
     pub updated_at: Millis,
 }
+
+/// A page of the caller's actions, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActionList {
+    pub actions: Vec<ActionRecord>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_before: Option<String>,
+}
+
+/// WhatsApp Business Cloud API settings of a company (admins; write-only: the token and
+/// the app secret are stored encrypted and never returned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WhatsAppSettings {
+    /// The business phone number's id in the Cloud API.
+    pub phone_number_id: String,
+    /// A system-user access token with `whatsapp_business_messaging`.
+    pub access_token: String,
+    /// Graph API version such as `v21.0` (default).
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// The Graph API's address (default `https://graph.facebook.com`; for stand-ins).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The Meta app's secret, which signs webhook deliveries.
+    pub app_secret: String,
+    /// The approved template sent when the client has not written in 24 hours. Its body
+    /// takes two parameters: `{{1}}` the client's name, `{{2}}` the number of listings.
+    #[serde(default)]
+    pub template_name: Option<String>,
+    /// The template's language code, e.g. `en_US` (default `en`).
+    #[serde(default)]
+    pub template_language: Option<String>,
+}
+
+/// HubSpot settings of a company (admins; write-only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HubSpotSettings {
+    /// A private app token with the CRM contacts and deals scopes.
+    pub private_app_token: String,
+    /// HubSpot's API address (default `https://api.hubapi.com`; for stand-ins).
+    #[serde(default)]
+    pub base_url: Option<String>,
+}

@@ -6,6 +6,7 @@
 //! transaction that also appends its audit event. Every tenant-owned query takes a
 //! [`Ctx`] (or a [`TenantId`]), so no query can forget its tenant.
 
+mod actions;
 mod audit;
 mod auth;
 mod chat;
@@ -21,6 +22,7 @@ mod tenants;
 mod upsert;
 mod users;
 
+pub use actions::{ActionOutcome, Claim, ClaimRequest, NewActionClient, StoredAction};
 pub use audit::AuditEntry;
 pub use auth::{AccessCheck, LoginCandidate, RefreshOutcome};
 pub use chat::{AnswerEnd, ChatTurn, ChatUsageRow};

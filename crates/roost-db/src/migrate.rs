@@ -52,6 +52,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "chat",
         sql: include_str!("../migrations/0008_chat.sql"),
     },
+    Migration {
+        version: 9,
+        name: "actions",
+        sql: include_str!("../migrations/0009_actions.sql"),
+    },
 ];
 
 pub(crate) async fn run(db: &Db) -> Result<()> {

@@ -3,6 +3,7 @@
 //! `app(state)` builds the router (for in-process tests); `serve(listener, state, shutdown)`
 //! runs it on a socket. Handlers live in `routes/*`, one module per resource.
 
+pub mod actions;
 pub mod chat;
 pub mod demo;
 pub mod embedding;
@@ -110,6 +111,10 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(chat::get, chat::delete))
         .routes(routes!(chat::feedback))
         .routes(routes!(chat::put_llm_key))
+        .routes(routes!(routes::actions::create, routes::actions::list))
+        .routes(routes!(routes::actions::get))
+        .routes(routes!(routes::actions::put_whatsapp))
+        .routes(routes!(routes::actions::put_hubspot))
         .split_for_parts()
 }
 
@@ -233,6 +238,7 @@ pub async fn build_state_with(
         embed_signal: embedding::EmbedSignal::default(),
         chat: chat::index::ChatIndexes::default(),
         secret_box,
+        actions: actions::Actions::new()?,
         // The connect timeout lives on the client; the others are per request.
         http,
     })))

@@ -25,6 +25,8 @@ pub struct Inner {
     pub chat: crate::chat::index::ChatIndexes,
     /// Encrypts integration secrets at rest.
     pub secret_box: crate::secret_box::SecretBox,
+    /// Connector clients and WhatsApp pacing for actions.
+    pub actions: crate::actions::Actions,
     /// Outgoing HTTP (LLM providers); one pool for the process.
     pub http: reqwest::Client,
 }

@@ -534,6 +534,122 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
     cover("put", "/api/v1/chat/messages/{id}/feedback");
     cover("put", "/api/v1/integrations/llm/key");
 
+    // Actions: A's agent creates a lead; B in every role can neither read it, nor act for
+    // A's client or with A's listing, and the same key in B is B's own action.
+    let a_client = s.get("/api/v1/clients", &a.agent.access).await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let act = |token: &str, key: &str, body: Value| {
+        s.req(Method::POST, "/api/v1/actions", Some(token))
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+    };
+    let r = act(
+        &a.agent.access,
+        "shared-key-0001",
+        json!({ "kind": "create_lead", "lead": { "name": "Alpha penthouse lead", "listings": [a_listing] } }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let a_action: Value = r.json().await.unwrap();
+    let a_action_id = a_action["id"].as_str().unwrap().to_string();
+    for (role, sess) in b_sessions {
+        let path = format!("/api/v1/actions/{a_action_id}");
+        let r = s.get(&path, &sess.access).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{role} GET A's action");
+        assert_no_trace_of(&r.body, &a, "GET /actions/{id}");
+        let r = roost_tests::Resp::from(
+            act(
+                &sess.access,
+                "shared-key-0001",
+                json!({ "kind": "create_lead", "lead": { "name": format!("Beta lead {role}") } }),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{role}: {}", r.body);
+        assert_ne!(r.body["id"], a_action_id.as_str(), "{role} got A's record");
+        assert_no_trace_of(&r.body, &a, "POST /actions");
+        let r = roost_tests::Resp::from(
+            act(
+                &sess.access,
+                "beta-key-0002",
+                json!({ "kind": "send_showcase", "channel": "whatsapp",
+                        "client": { "type": "existing", "id": a_client },
+                        "listings": [a_listing], "message": "hi" }),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{role} showcases A's listing: {}",
+            r.body
+        );
+        assert_eq!(r.field(), Some("listings[0]"));
+        let r = roost_tests::Resp::from(
+            act(
+                &sess.access,
+                "beta-key-0003",
+                json!({ "kind": "send_showcase", "channel": "whatsapp",
+                        "client": { "type": "existing", "id": a_client },
+                        "listings": [s.all_listings(&sess.access).await[0]["id"]],
+                        "message": "hi" }),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "{role} acts for A's client"
+        );
+        assert_no_trace_of(&r.body, &a, "POST /actions");
+        let list = s.get("/api/v1/actions", &sess.access).await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert_eq!(list.body["actions"].as_array().unwrap().len(), 1, "{role}");
+        assert_no_trace_of(&list.body, &a, "GET /actions");
+    }
+    // Connecting services is for B's admin only (after B's leads above, which need none).
+    for (role, sess) in b_sessions {
+        for (path, body) in [
+            (
+                "/api/v1/integrations/whatsapp",
+                json!({ "phone_number_id": "1065", "access_token": "EAAG-beta", "app_secret": "beta" }),
+            ),
+            (
+                "/api/v1/integrations/hubspot",
+                json!({ "private_app_token": "pat-beta" }),
+            ),
+        ] {
+            let r = s
+                .call(Method::PUT, path, Some(&sess.access), Some(body))
+                .await;
+            let want = if role == "admin" {
+                StatusCode::NO_CONTENT
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(r.status, want, "{role} PUT {path}: {}", r.body);
+        }
+    }
+    let mine = s
+        .get(&format!("/api/v1/actions/{a_action_id}"), &a.agent.access)
+        .await;
+    assert_eq!(mine.body, a_action, "A's action untouched");
+    cover("post", "/api/v1/actions");
+    cover("get", "/api/v1/actions");
+    cover("get", "/api/v1/actions/{id}");
+    cover("put", "/api/v1/integrations/whatsapp");
+    cover("put", "/api/v1/integrations/hubspot");
+
     // Registration and logout: a new tenant never sees the others; logout ends only B's device.
     let c = s.register("Gamma Group", "gamma", "starter").await;
     let users = s.get("/api/v1/users", &c.admin.access).await;

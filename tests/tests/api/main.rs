@@ -1,5 +1,6 @@
 //! The API over real HTTP on 127.0.0.1, each test on SQLite and on PostgreSQL.
 
+mod actions;
 mod audit;
 mod auth;
 mod chat;

@@ -1,3 +1,4 @@
+pub mod actions;
 pub mod audit;
 pub mod auth;
 pub mod chat;

@@ -1,0 +1,447 @@
+//! Actions performed on the server: a WhatsApp showcase through the Cloud API, a lead to
+//! HubSpot (and always to Roost's own client records).
+//!
+//! `routes::actions` checks the request and claims its idempotency key; [`perform`] reaches
+//! the service and says how it ended. Connector settings are per tenant, sealed with the
+//! [`SecretBox`](crate::secret_box::SecretBox) as one JSON document each (`whatsapp`,
+//! `hubspot`) and never returned.
+//!
+//! WhatsApp showcases are one message each, so one action is one effect: free-form text
+//! (the agent's message and a line per listing with its photo link) while the client's
+//! 24-hour window is open, else the tenant's approved template with the client's name and the
+//! number of listings as its two body parameters. The window is opened by the client's last
+//! inbound message, which the webhook will record; until then it is unknown, so showcases go
+//! as templates. Follow-up image messages are left out on purpose: each would be another
+//! effect without an idempotency key.
+//!
+//! The Cloud API has no idempotency key either: when the server dies after WhatsApp accepted
+//! the message and before the outcome is stored, the claim goes stale (5 minutes) and a retry
+//! sends the showcase once more. HubSpot upserts are keyed by Roost ids and never duplicate.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use roost_api::actions::{ActionRequest, HubSpotSettings, LeadInput, WhatsAppSettings};
+use roost_api::knowledge::Client;
+use roost_api::listings::Listing;
+use roost_connectors::hubspot::{Budget, HUBSPOT_BASE_URL};
+use roost_connectors::whatsapp::{
+    Choice, GRAPH_BASE_URL, Pacer, RateLimit, TEXT_LIMIT, choose, normalize_number,
+};
+use roost_connectors::{ConnectorError, HubSpot, Lead, OutgoingMessage, WhatsApp, WhatsAppError};
+use roost_db::{ActionOutcome, TenantId};
+
+use crate::state::AppState;
+
+/// Names of the sealed settings in `integration_secrets`.
+pub const WHATSAPP_SECRET: &str = "whatsapp";
+pub const HUBSPOT_SECRET: &str = "hubspot";
+/// Graph API version used when the settings name none.
+pub const DEFAULT_API_VERSION: &str = "v21.0";
+/// Wait suggested for temporary failures that name none.
+pub const DEFAULT_RETRY_S: u64 = 30;
+/// A claim still `sending` after this long belongs to a server that died mid-effect.
+pub const STALE_CLAIM_MS: i64 = 5 * 60 * 1000;
+
+/// What actions share across requests: the outgoing HTTP client and each business number's
+/// pacing.
+pub struct Actions {
+    http: reqwest::Client,
+    pacers: Mutex<HashMap<(TenantId, String), Pacer>>,
+}
+
+impl Actions {
+    pub fn new() -> anyhow::Result<Actions> {
+        Ok(Actions {
+            http: roost_connectors::http_client()?,
+            pacers: Mutex::default(),
+        })
+    }
+
+    fn pacers(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, String), Pacer>> {
+        // A panic while holding it leaves nothing half-written worth refusing for.
+        self.pacers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What an action needs to be performed, loaded after its checks.
+pub struct Prepared {
+    pub client: Client,
+    pub last_inbound: Option<i64>,
+    pub listings: Vec<Listing>,
+}
+
+/// Loads and opens a tenant's sealed settings; `Err` is a sentence for an admin.
+pub async fn settings<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    tenant: TenantId,
+    name: &str,
+    service: &str,
+) -> Result<Option<T>, String> {
+    let unreadable =
+        || format!("The stored {service} settings cannot be read: an admin must enter them again.");
+    let sealed = state
+        .db
+        .integration_secret(tenant, name)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading integration settings");
+            format!("The {service} settings could not be read: the action will be retried.")
+        })?;
+    let Some((nonce, sealed)) = sealed else {
+        return Ok(None);
+    };
+    let plain = state
+        .secret_box
+        .open(tenant, name, &nonce, &sealed)
+        .map_err(|_| unreadable())?;
+    serde_json::from_str(&plain)
+        .map(Some)
+        .map_err(|_| unreadable())
+}
+
+/// The client's WhatsApp number in digits: the import's WhatsApp column, else the phone
+/// column, else the import's phone (imports keep numbers as `{number, original}` in `data`).
+pub fn whatsapp_number(client: &Client) -> Option<String> {
+    let in_data = |key: &str| {
+        let v = &client.data[key];
+        v["number"].as_str().or(v.as_str()).map(str::to_string)
+    };
+    [in_data("whatsapp"), client.phone.clone(), in_data("phone")]
+        .into_iter()
+        .flatten()
+        .find_map(|n| normalize_number(&n))
+}
+
+fn now_ms() -> i64 {
+    roost_db::now_millis()
+}
+
+fn retry(reason: impl Into<String>, after: Option<Duration>) -> ActionOutcome {
+    let after_s = after.map_or(DEFAULT_RETRY_S, |d| {
+        (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
+    });
+    ActionOutcome::Retry {
+        reason: reason.into(),
+        after_s,
+    }
+}
+
+fn failed(reason: impl Into<String>) -> ActionOutcome {
+    ActionOutcome::Failed {
+        reason: reason.into(),
+    }
+}
+
+/// Retry later (maybe after the service's wait), or failed with the sentence.
+fn outcome_of(e: ConnectorError) -> ActionOutcome {
+    match e {
+        ConnectorError::Retryable { after, reason } => retry(reason, after),
+        ConnectorError::Permanent { reason } | ConnectorError::NeedsAdmin { reason } => {
+            failed(reason)
+        }
+    }
+}
+
+/// Performs a claimed action. Never fails as a request: every way it ends is an outcome.
+pub async fn perform(
+    state: &AppState,
+    tenant: TenantId,
+    request: &ActionRequest,
+    prepared: &Prepared,
+) -> ActionOutcome {
+    match request {
+        ActionRequest::SendShowcase { message, .. } => {
+            showcase(state, tenant, message, prepared).await
+        }
+        ActionRequest::CreateLead { lead } => push_lead(state, tenant, lead, prepared).await,
+    }
+}
+
+async fn showcase(
+    state: &AppState,
+    tenant: TenantId,
+    message: &str,
+    prepared: &Prepared,
+) -> ActionOutcome {
+    let cfg: WhatsAppSettings = match settings(state, tenant, WHATSAPP_SECRET, "WhatsApp").await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return failed(
+                "WhatsApp is not connected for this company: an admin must set it up in the integrations settings.",
+            );
+        }
+        Err(reason) => return failed(reason),
+    };
+    let Some(to) = whatsapp_number(&prepared.client) else {
+        return failed("The client has no valid WhatsApp number: add one with its country code.");
+    };
+    let wa = match WhatsApp::new(
+        state.actions.http.clone(),
+        cfg.base_url.as_deref().unwrap_or(GRAPH_BASE_URL),
+        cfg.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION),
+        &cfg.phone_number_id,
+        cfg.access_token.clone(),
+    ) {
+        Ok(wa) => wa,
+        Err(e) => {
+            return failed(format!(
+                "The WhatsApp settings are incomplete ({e}): an admin must correct them."
+            ));
+        }
+    };
+    let now = now_ms();
+    let template = cfg
+        .template_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let msg = match choose(prepared.last_inbound, now, template.is_some()) {
+        Choice::FreeForm => {
+            OutgoingMessage::text(&to, showcase_text(message, &prepared.listings), true)
+        }
+        Choice::Template => OutgoingMessage::template(
+            &to,
+            template.unwrap_or_default(),
+            cfg.template_language.as_deref().unwrap_or("en"),
+            vec![
+                prepared.client.name.clone(),
+                prepared.listings.len().to_string(),
+            ],
+        ),
+        Choice::TemplateNeeded => {
+            return failed(
+                "The client has not written on WhatsApp in 24 h and no approved template is set up: an admin must add one in the WhatsApp settings.",
+            );
+        }
+    };
+    // Pace per business number: wait for the client's gap and the number's throughput.
+    let pacer_key = (tenant, cfg.phone_number_id.clone());
+    {
+        let mut pacers = state.actions.pacers();
+        let pacer = pacers.entry(pacer_key.clone()).or_default();
+        let next = pacer.next_allowed(&to, now);
+        if next > now {
+            let wait = Duration::from_millis((next - now) as u64);
+            return retry(
+                "WhatsApp paces messages to the same client: the showcase will be sent shortly.",
+                Some(wait),
+            );
+        }
+    }
+    match wa.send(&msg).await {
+        Ok(sent) => {
+            // Recorded once accepted: a refused message used no slot. Two showcases racing
+            // to one client may both go; WhatsApp's own limit (131056) then holds the second.
+            state
+                .actions
+                .pacers()
+                .entry(pacer_key)
+                .or_default()
+                .record(&to, now);
+            ActionOutcome::Delivered {
+                external_id: Some(sent.wamid),
+            }
+        }
+        Err(e) => {
+            if let WhatsAppError::RetryLater { after, limit, .. } = &e {
+                let until = now_ms().saturating_add(after.as_millis() as i64);
+                let mut pacers = state.actions.pacers();
+                let pacer = pacers.entry(pacer_key).or_default();
+                match limit {
+                    RateLimit::PairRate => pacer.hold(Some(&to), until),
+                    RateLimit::Throughput | RateLimit::ApiCalls => pacer.hold(None, until),
+                }
+            }
+            outcome_of(ConnectorError::from(e))
+        }
+    }
+}
+
+/// The agent's message, then a line per listing: title, price, beds, size, community and a
+/// photo link when the listing has an absolute one. Cut to WhatsApp's text limit.
+pub fn showcase_text(message: &str, listings: &[Listing]) -> String {
+    let mut out = message.trim().to_string();
+    for (i, l) in listings.iter().enumerate() {
+        let mut facts = Vec::new();
+        if let Some(p) = &l.price {
+            facts.push(roost_api::money::format_amount(p.amount_minor, &p.currency));
+        }
+        if let Some(b) = l.bedrooms {
+            facts.push(if b == 0 {
+                "studio".to_string()
+            } else {
+                format!("{b} bed")
+            });
+        }
+        if let Some(a) = &l.size {
+            let unit = match a.unit {
+                roost_api::listings::AreaUnit::Sqft => "sqft",
+                roost_api::listings::AreaUnit::Sqm => "sqm",
+            };
+            facts.push(format!(
+                "{} {unit}",
+                roost_api::money::group_thousands(a.value.round().max(0.0) as u64)
+            ));
+        }
+        if let Some(c) = l.community.as_deref().filter(|c| !c.trim().is_empty()) {
+            facts.push(c.trim().to_string());
+        }
+        let title = l
+            .title
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(&l.external_id);
+        if !out.is_empty() || i > 0 {
+            out.push_str("\n\n");
+        }
+        out.push_str(&format!("{}. {}", i + 1, title.trim()));
+        if !facts.is_empty() {
+            out.push_str(&format!("\n{}", facts.join(" · ")));
+        }
+        if let Some(photo) = l
+            .photos
+            .iter()
+            .find(|p| p.starts_with("https://") || p.starts_with("http://"))
+        {
+            out.push_str(&format!("\n{photo}"));
+        }
+    }
+    if out.chars().count() > TEXT_LIMIT {
+        out = out.chars().take(TEXT_LIMIT - 1).collect::<String>() + "…";
+    }
+    out
+}
+
+async fn push_lead(
+    state: &AppState,
+    tenant: TenantId,
+    lead: &LeadInput,
+    prepared: &Prepared,
+) -> ActionOutcome {
+    let cfg: HubSpotSettings = match settings(state, tenant, HUBSPOT_SECRET, "HubSpot").await {
+        Ok(Some(c)) => c,
+        // No CRM: Roost's own client record is the CRM.
+        Ok(None) => return ActionOutcome::Delivered { external_id: None },
+        Err(reason) => return failed(reason),
+    };
+    let hs = match HubSpot::new(
+        state.actions.http.clone(),
+        cfg.base_url.as_deref().unwrap_or(HUBSPOT_BASE_URL),
+        cfg.private_app_token.clone(),
+    ) {
+        Ok(h) => h,
+        Err(e) => {
+            return failed(format!(
+                "The HubSpot settings are incomplete ({e}): an admin must correct them."
+            ));
+        }
+    };
+    let crm_lead = Lead {
+        roost_lead_id: prepared.client.id.to_string(),
+        name: lead.name.trim().to_string(),
+        email: lead.email.clone().filter(|e| !e.trim().is_empty()),
+        phone: lead.phone.clone().filter(|p| !p.trim().is_empty()),
+        budget: lead.budget.as_ref().map(|b| Budget {
+            amount_minor: b.amount_minor,
+            currency: b.currency.clone(),
+        }),
+        interests: lead.interests.clone(),
+        listings: prepared
+            .listings
+            .iter()
+            .map(|l| match &l.title {
+                Some(t) => format!("{} {}", l.external_id, t),
+                None => l.external_id.clone(),
+            })
+            .collect(),
+    };
+    match hs.push_lead(&crm_lead).await {
+        Ok(pushed) => ActionOutcome::Delivered {
+            external_id: Some(pushed.contact.id),
+        },
+        Err(e) => outcome_of(ConnectorError::from(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roost_api::listings::{Area, AreaUnit, Price};
+    use uuid::Uuid;
+
+    fn listing(title: &str, photos: &[&str]) -> Listing {
+        Listing {
+            id: Uuid::new_v4(),
+            external_id: "L-1".into(),
+            title: Some(title.into()),
+            description: None,
+            price: Some(Price {
+                amount_minor: 250_000_000,
+                currency: "AED".into(),
+            }),
+            bedrooms: Some(3),
+            bathrooms: None,
+            size: Some(Area {
+                value: 1850.0,
+                unit: AreaUnit::Sqft,
+                sqft: 1850.0,
+            }),
+            property_type: None,
+            community: Some("Arabian Ranches".into()),
+            city: None,
+            status: None,
+            latitude: None,
+            longitude: None,
+            furnished: None,
+            photos: photos.iter().map(|p| p.to_string()).collect(),
+            listed_at: None,
+            attributes: Default::default(),
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn showcase_text_has_the_message_and_each_listings_facts() {
+        let text = showcase_text(
+            "Two homes for you",
+            &[
+                listing(
+                    "Villa with garden",
+                    &["/api/v1/media/x", "https://cdn.example/1.jpg"],
+                ),
+                listing("Townhouse", &["/api/v1/media/y"]),
+            ],
+        );
+        assert_eq!(
+            text,
+            "Two homes for you\n\n1. Villa with garden\nAED 2,500,000 · 3 bed · 1,850 sqft · Arabian Ranches\nhttps://cdn.example/1.jpg\n\n2. Townhouse\nAED 2,500,000 · 3 bed · 1,850 sqft · Arabian Ranches"
+        );
+        let long = showcase_text(&"x".repeat(4096), &[listing("Villa", &[])]);
+        assert_eq!(long.chars().count(), TEXT_LIMIT);
+        assert!(long.ends_with('…'));
+    }
+
+    #[test]
+    fn the_whatsapp_number_prefers_the_whatsapp_column() {
+        let mut c = Client {
+            id: Uuid::new_v4(),
+            external_id: "C-1".into(),
+            name: "Dana".into(),
+            email: None,
+            phone: None,
+            agent_user_id: None,
+            agent_email: None,
+            data: serde_json::json!({ "phone": { "number": "+971501112222", "original": "050" } }),
+            updated_at: 0,
+        };
+        assert_eq!(whatsapp_number(&c).as_deref(), Some("971501112222"));
+        c.data["whatsapp"] = serde_json::json!({ "number": "+971503334444" });
+        assert_eq!(whatsapp_number(&c).as_deref(), Some("971503334444"));
+        c.data = serde_json::json!({});
+        assert_eq!(whatsapp_number(&c), None);
+        c.phone = Some("+44 7700 900123".into());
+        assert_eq!(whatsapp_number(&c).as_deref(), Some("447700900123"));
+    }
+}

@@ -1,0 +1,896 @@
+//! Actions over real HTTP: WhatsApp showcases and leads performed once per idempotency key,
+//! against loopback stand-ins of the WhatsApp Cloud API and HubSpot that record every effect
+//! and answer with the documented success and error bodies.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use roost_tests::llm_standin::{Recorded, Reply, StandIn};
+use roost_tests::{Resp, Session, Tenant, TestServer, on_both_backends};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    a_showcase_is_sent_once_per_key,
+    concurrent_duplicates_perform_once,
+    a_stale_claim_is_taken_over_once,
+    whatsapp_failures_end_as_the_agent_can_act_on,
+    leads_reach_roost_and_hubspot_once,
+    agents_act_only_for_their_clients_and_tenant,
+);
+
+const PHONE_ID: &str = "106540352242922";
+const TOKEN: &str = "EAAGm0PX4ZCpsBAvalid-token-1234";
+const CLIENT_PHONE: &str = "+971 50 123 4567";
+const CLIENT_WA: &str = "971501234567";
+const NOT_ON_WHATSAPP: &str = "971509999999";
+const PAIR_LIMITED: &str = "971505555555";
+const HS_TOKEN: &str = "pat-na1-11111111-2222-3333-4444-555555555555";
+
+// ---- WhatsApp Cloud API stand-in ----------------------------------------------------------
+
+#[derive(Default)]
+struct Graph {
+    /// Every message accepted: the effects.
+    accepted: Vec<Value>,
+    not_on_whatsapp: HashSet<String>,
+    /// Numbers answered once with 131056 (pair rate limit).
+    pair_limited_once: HashSet<String>,
+    /// Answer the next request with 130429 (throughput).
+    throughput_once: bool,
+    /// Hold the next accepted message's answer until notified.
+    gate: Option<Arc<tokio::sync::Notify>>,
+}
+
+fn graph_error(status: u16, code: i64, message: &str, details: &str) -> Reply {
+    Reply::json(
+        status,
+        json!({ "error": {
+            "message": message, "type": "OAuthException", "code": code,
+            "error_data": { "messaging_product": "whatsapp", "details": details },
+            "fbtrace_id": "AazXbT5yq9zQm7Lk2pR0Hn1",
+        }}),
+    )
+}
+
+fn graph_answer(g: &Mutex<Graph>, r: &Recorded) -> Reply {
+    let mut g = g.lock().unwrap();
+    if r.method != "POST" || r.path != format!("/v21.0/{PHONE_ID}/messages") {
+        return graph_error(
+            400,
+            100,
+            "Unsupported post request.",
+            "Object does not exist",
+        );
+    }
+    if r.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
+        return graph_error(
+            401,
+            190,
+            "Error validating access token: Session has expired.",
+            "",
+        );
+    }
+    if std::mem::take(&mut g.throughput_once) {
+        return graph_error(
+            400,
+            130429,
+            "(#130429) Rate limit hit",
+            "Cloud API message throughput has been reached.",
+        )
+        .with_header("retry-after", "1");
+    }
+    let b = &r.body;
+    let to = b["to"].as_str().unwrap_or_default().to_string();
+    let kind = b["type"].as_str().unwrap_or_default();
+    let shape_ok = b["messaging_product"] == "whatsapp"
+        && b["recipient_type"] == "individual"
+        && !to.is_empty()
+        && to.bytes().all(|c| c.is_ascii_digit())
+        && match kind {
+            "text" => b["text"]["body"].as_str().is_some_and(|t| !t.is_empty()),
+            "template" => {
+                b["template"]["name"].is_string() && b["template"]["language"]["code"].is_string()
+            }
+            _ => false,
+        };
+    if !shape_ok {
+        return graph_error(400, 100, "(#100) Invalid parameter", "bad body");
+    }
+    if g.not_on_whatsapp.contains(&to) {
+        return graph_error(
+            400,
+            131026,
+            "(#131026) Message Undeliverable",
+            "Message failed to send because the recipient is not a WhatsApp user.",
+        );
+    }
+    if g.pair_limited_once.remove(&to) {
+        return graph_error(
+            400,
+            131056,
+            "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+            "Too many messages sent from this phone number to the same phone number in a short period of time.",
+        )
+        .with_header("retry-after", "1");
+    }
+    // Nobody wrote to the business: only templates go.
+    if kind != "template" {
+        return graph_error(
+            400,
+            131047,
+            "(#131047) Re-engagement message",
+            "More than 24 hours have passed since the customer last replied to this number.",
+        );
+    }
+    g.accepted.push(b.clone());
+    let body = json!({
+        "messaging_product": "whatsapp",
+        "contacts": [{ "input": to, "wa_id": to }],
+        "messages": [{ "id": format!("wamid.HBgM{:04}", g.accepted.len()) }],
+    })
+    .to_string();
+    match g.gate.take() {
+        Some(gate) => Reply::Gated {
+            first: vec![],
+            gate,
+            rest: vec![body],
+        },
+        None => Reply::json(200, serde_json::from_str(&body).unwrap()),
+    }
+}
+
+async fn whatsapp_standin() -> (StandIn, Arc<Mutex<Graph>>) {
+    let graph: Arc<Mutex<Graph>> = Arc::default();
+    {
+        let mut g = graph.lock().unwrap();
+        g.not_on_whatsapp.insert(NOT_ON_WHATSAPP.into());
+        g.pair_limited_once.insert(PAIR_LIMITED.into());
+    }
+    let g = graph.clone();
+    let standin = StandIn::start(move |r| graph_answer(&g, r)).await;
+    (standin, graph)
+}
+
+fn effects(g: &Mutex<Graph>) -> usize {
+    g.lock().unwrap().accepted.len()
+}
+
+// ---- HubSpot stand-in --------------------------------------------------------------------
+
+enum HsScript {
+    RateLimited,
+    /// Store the upsert, then lose the answer (the body is cut).
+    CommitThenCut,
+}
+
+#[derive(Default)]
+struct Portal {
+    /// (object, roost id) → (hubspot id, properties)
+    objects: BTreeMap<(String, String), (String, Value)>,
+    created: usize,
+    associations: usize,
+    script: VecDeque<HsScript>,
+}
+
+fn hs_answer(p: &Mutex<Portal>, r: &Recorded) -> Reply {
+    let mut p = p.lock().unwrap();
+    if r.header("authorization") != Some(&format!("Bearer {HS_TOKEN}")) {
+        return Reply::json(
+            401,
+            json!({ "status": "error", "message": "Authentication credentials not found.",
+                    "category": "INVALID_AUTHENTICATION" }),
+        );
+    }
+    if r.method == "PUT" && r.path.starts_with("/crm/v4/objects/deals/") {
+        p.associations += 1;
+        return Reply::json(200, json!({ "status": "COMPLETE", "results": [] }));
+    }
+    let object = match r.path.as_str() {
+        "/crm/v3/objects/contacts/batch/upsert" => "contacts",
+        "/crm/v3/objects/deals/batch/upsert" => "deals",
+        _ => {
+            return Reply::json(
+                404,
+                json!({ "status": "error", "message": "no route", "category": "OBJECT_NOT_FOUND" }),
+            );
+        }
+    };
+    let script = p.script.pop_front();
+    if let Some(HsScript::RateLimited) = script {
+        return Reply::json(
+            429,
+            json!({ "status": "error", "message": "You have reached your ten_secondly_rolling limit.",
+                    "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING" }),
+        )
+        .with_header("retry-after", "1");
+    }
+    let mut results = Vec::new();
+    for input in r.body["inputs"].as_array().cloned().unwrap_or_default() {
+        let key = input["id"].as_str().unwrap_or_default().to_string();
+        let slot = (object.to_string(), key);
+        let new = !p.objects.contains_key(&slot);
+        if new {
+            p.created += 1;
+            let id = format!("{}", 51_000 + p.created);
+            p.objects.insert(slot.clone(), (id, json!({})));
+        }
+        let entry = p.objects.get_mut(&slot).unwrap();
+        entry.1 = input["properties"].clone();
+        results.push(json!({ "id": entry.0, "properties": entry.1, "new": new }));
+    }
+    let body = json!({ "status": "COMPLETE", "results": results }).to_string();
+    if let Some(HsScript::CommitThenCut) = script {
+        // The answer breaks off after a few bytes: the client cannot tell what happened.
+        return Reply::Events(vec![body[..12].to_string()]);
+    }
+    Reply::json(200, serde_json::from_str(&body).unwrap())
+}
+
+async fn hubspot_standin() -> (StandIn, Arc<Mutex<Portal>>) {
+    let portal: Arc<Mutex<Portal>> = Arc::default();
+    let p = portal.clone();
+    let standin = StandIn::start(move |r| hs_answer(&p, r)).await;
+    (standin, portal)
+}
+
+// ---- setup -------------------------------------------------------------------------------
+
+struct Company {
+    t: Tenant,
+    manager: Session,
+    agent: Session,
+    agent2: Session,
+    /// Listing ids L-0001…
+    listings: Vec<String>,
+    /// Client ids by external ref: C-1 (agent, CLIENT_PHONE), C-2 (agent2), C-3 (agent, pair limited).
+    clients: BTreeMap<String, String>,
+}
+
+async fn company(s: &TestServer, name: &str, slug: &str) -> Company {
+    let t = s.register(name, slug, "professional").await;
+    let (_, manager) = s
+        .add_user(&t, &format!("manager@{slug}.test"), &["manager"])
+        .await;
+    let (_, agent) = s
+        .add_user(&t, &format!("agent@{slug}.test"), &["agent"])
+        .await;
+    let (_, agent2) = s
+        .add_user(&t, &format!("agent2@{slug}.test"), &["agent"])
+        .await;
+    let r = s
+        .import(
+            &t.admin.access,
+            "l.csv",
+            roost_tests::listings_csv(3).into(),
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut all = s.all_listings(&t.admin.access).await;
+    all.sort_by_key(|l| l["external_id"].as_str().unwrap().to_string());
+    let listings = all
+        .iter()
+        .map(|l| l["id"].as_str().unwrap().to_string())
+        .collect();
+    let csv = format!(
+        "Ref,Name,Email,Phone,Agent Email\n\
+         C-1,Dana Client,dana@example.com,{CLIENT_PHONE},agent@{slug}.test\n\
+         C-2,Omar Other,omar@example.com,+971 50 222 3333,agent2@{slug}.test\n\
+         C-3,Pia Paced,pia@example.com,+{PAIR_LIMITED},agent@{slug}.test\n"
+    );
+    let r = s
+        .import(&t.admin.access, "c.csv", csv.into(), "kind=clients")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut clients = BTreeMap::new();
+    for c in s
+        .get("/api/v1/clients", &t.admin.access)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+    {
+        clients.insert(
+            c["external_id"].as_str().unwrap().to_string(),
+            c["id"].as_str().unwrap().to_string(),
+        );
+    }
+    assert_eq!(clients.len(), 3);
+    Company {
+        t,
+        manager,
+        agent,
+        agent2,
+        listings,
+        clients,
+    }
+}
+
+async fn connect_whatsapp(s: &TestServer, c: &Company, base: &str, token: &str) {
+    let r = s
+        .call(
+            Method::PUT,
+            "/api/v1/integrations/whatsapp",
+            Some(&c.t.admin.access),
+            Some(json!({
+                "phone_number_id": PHONE_ID, "access_token": token, "api_version": "v21.0",
+                "base_url": base, "app_secret": "meta-app-secret",
+                "template_name": "roost_showcase", "template_language": "en_US",
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+}
+
+async fn act(s: &TestServer, token: &str, key: &str, body: &Value) -> Resp {
+    let r = s
+        .req(Method::POST, "/api/v1/actions", Some(token))
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    Resp::from(r).await
+}
+
+fn showcase(client: Value, listings: &[&String], message: &str) -> Value {
+    json!({
+        "kind": "send_showcase", "channel": "whatsapp", "client": client,
+        "listings": listings, "message": message,
+    })
+}
+
+fn existing(id: &str) -> Value {
+    json!({ "type": "existing", "id": id })
+}
+
+async fn audit_actions(s: &TestServer, c: &Company, target: &str) -> Vec<String> {
+    let audit = s.get("/api/v1/audit?limit=500", &c.t.admin.access).await;
+    audit.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["target_id"] == target)
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// ---- tests -------------------------------------------------------------------------------
+
+async fn a_showcase_is_sent_once_per_key(s: TestServer) {
+    let c = company(&s, "Alpha Realty", "alpha").await;
+    let (wa, graph) = whatsapp_standin().await;
+    connect_whatsapp(&s, &c, &wa.base, TOKEN).await;
+    let body = showcase(
+        existing(&c.clients["C-1"]),
+        &[&c.listings[0], &c.listings[1]],
+        "Two villas you will like",
+    );
+
+    // The key is required and checked.
+    let r = s
+        .post("/api/v1/actions", Some(&c.agent.access), body.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.field(), Some("Idempotency-Key"));
+    let r = act(&s, &c.agent.access, "short", &body).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    // Email is another slice.
+    let mut email = body.clone();
+    email["channel"] = json!("email");
+    let r = act(&s, &c.agent.access, "key-email-0001", &email).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.field(), Some("channel"));
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("email sending is not set up yet")
+    );
+
+    let first = act(&s, &c.agent.access, "key-showcase-0001", &body).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["status"], "delivered");
+    assert_eq!(first.body["client_id"], c.clients["C-1"].as_str());
+    assert!(
+        first.body["external_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("wamid.")
+    );
+    assert_eq!(effects(&graph), 1);
+    // Nobody wrote in 24 h: the approved template with the client's name and the count.
+    let sent = graph.lock().unwrap().accepted[0].clone();
+    assert_eq!(sent["to"], CLIENT_WA);
+    assert_eq!(sent["template"]["name"], "roost_showcase");
+    assert_eq!(sent["template"]["language"]["code"], "en_US");
+    let params: Vec<&str> = sent["template"]["components"][0]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(params, ["Dana Client", "2"]);
+
+    // A repeat answers the same record and sends nothing.
+    let again = act(&s, &c.agent.access, "key-showcase-0001", &body).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body, first.body);
+    assert_eq!(effects(&graph), 1);
+    // The same key for another request is refused.
+    let mut other = body.clone();
+    other["message"] = json!("Something else");
+    let r = act(&s, &c.agent.access, "key-showcase-0001", &other).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("idempotency key reused with another request")
+    );
+    assert_eq!(effects(&graph), 1);
+    // Keys are per user: the same key from the manager is the manager's own action.
+    let for_omar = showcase(existing(&c.clients["C-2"]), &[&c.listings[0]], "Hello Omar");
+    let r = act(&s, &c.manager.access, "key-showcase-0001", &for_omar).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_ne!(r.body["id"], first.body["id"]);
+    assert_eq!(effects(&graph), 2);
+
+    // A different key is another showcase: to a new client, who joins Roost's records.
+    let new_client = json!({ "type": "new", "name": "Nia New", "phone": "+44 7700 900123" });
+    let second = act(
+        &s,
+        &c.agent.access,
+        "key-showcase-0002",
+        &showcase(new_client, &[&c.listings[2]], "One more"),
+    )
+    .await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    assert_eq!(effects(&graph), 3);
+    let nia = second.body["client_id"].as_str().unwrap().to_string();
+    let feed = s
+        .get("/api/v1/sync/changes?since=0&limit=2000", &c.agent.access)
+        .await;
+    assert!(
+        feed.body.to_string().contains(&nia),
+        "the new client syncs to its agent"
+    );
+    let feed2 = s
+        .get("/api/v1/sync/changes?since=0&limit=2000", &c.agent2.access)
+        .await;
+    // Other agents get at most a removal of an id they never had, never the client.
+    assert!(
+        !feed2.body.to_string().contains("Nia New"),
+        "and not to other agents: {}",
+        feed2.body
+    );
+
+    // The caller's actions, newest first, in pages; each by id.
+    let list = s.get("/api/v1/actions?limit=1", &c.agent.access).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert_eq!(list.body["actions"][0]["id"], second.body["id"]);
+    let next = list.body["next_before"].as_str().unwrap();
+    let older = s
+        .get(
+            &format!("/api/v1/actions?limit=5&before={next}"),
+            &c.agent.access,
+        )
+        .await;
+    assert_eq!(older.body["actions"].as_array().unwrap().len(), 1);
+    assert_eq!(older.body["actions"][0]["id"], first.body["id"]);
+    assert!(older.body["next_before"].is_null());
+    let one = s
+        .get(
+            &format!("/api/v1/actions/{}", first.body["id"].as_str().unwrap()),
+            &c.agent.access,
+        )
+        .await;
+    assert_eq!(one.body, first.body);
+    // Another user of the tenant sees only their own.
+    let theirs = s.get("/api/v1/actions", &c.manager.access).await;
+    assert_eq!(theirs.body["actions"].as_array().unwrap().len(), 1);
+    let r = s
+        .get(
+            &format!("/api/v1/actions/{}", first.body["id"].as_str().unwrap()),
+            &c.agent2.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The audit log has the action and its outcome; never the token.
+    let id = first.body["id"].as_str().unwrap();
+    let events = audit_actions(&s, &c, id).await;
+    assert!(events.contains(&"action.created".to_string()), "{events:?}");
+    assert!(
+        events.contains(&"action.delivered".to_string()),
+        "{events:?}"
+    );
+    let audit = s.get("/api/v1/audit?limit=500", &c.t.admin.access).await;
+    assert!(!audit.body.to_string().contains(TOKEN));
+    assert!(audit.body.to_string().contains("client.created"));
+}
+
+async fn concurrent_duplicates_perform_once(s: TestServer) {
+    let c = company(&s, "Alpha Realty", "alpha").await;
+    let (wa, graph) = whatsapp_standin().await;
+    connect_whatsapp(&s, &c, &wa.base, TOKEN).await;
+    // The first request's answer from WhatsApp waits until the others have been answered.
+    let gate = Arc::new(tokio::sync::Notify::new());
+    graph.lock().unwrap().gate = Some(gate.clone());
+    let body = showcase(existing(&c.clients["C-1"]), &[&c.listings[0]], "Hello");
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (base, token, body) = (s.base.clone(), c.agent.access.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = reqwest::Client::new()
+                .post(format!("{base}/api/v1/actions"))
+                .bearer_auth(token)
+                .header("idempotency-key", "same-key-for-all-8")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            Resp::from(r).await
+        }));
+    }
+    // Release the one effect once 7 requests were turned away (or after a while).
+    for _ in 0..100 {
+        if tasks.iter().filter(|t| t.is_finished()).count() >= 7 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    gate.notify_one();
+    let mut records = Vec::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        match r.status {
+            StatusCode::OK => records.push(r.body),
+            StatusCode::CONFLICT => {
+                assert_eq!(r.header("retry-after"), Some("2"));
+                assert_eq!(r.code(), "conflict");
+            }
+            other => panic!("unexpected {other}: {}", r.body),
+        }
+    }
+    assert!(!records.is_empty());
+    assert!(records.iter().all(|r| r == &records[0]));
+    assert_eq!(records[0]["status"], "delivered");
+    assert_eq!(effects(&graph), 1, "one effect for eight requests");
+    // The turned-away ones retry later and get the same record.
+    let r = act(&s, &c.agent.access, "same-key-for-all-8", &body).await;
+    assert_eq!(r.body, records[0]);
+    assert_eq!(effects(&graph), 1);
+}
+
+/// The server died mid-effect (here: its claim is made 6 minutes old while WhatsApp holds
+/// the answer): a retry takes the claim over and sends again — the documented resend, as the
+/// Cloud API has no idempotency key — and the late first attempt changes nothing.
+async fn a_stale_claim_is_taken_over_once(s: TestServer) {
+    let c = company(&s, "Alpha Realty", "alpha").await;
+    let (wa, graph) = whatsapp_standin().await;
+    connect_whatsapp(&s, &c, &wa.base, TOKEN).await;
+    let gate = Arc::new(tokio::sync::Notify::new());
+    graph.lock().unwrap().gate = Some(gate.clone());
+    let body = showcase(existing(&c.clients["C-1"]), &[&c.listings[0]], "Hello");
+    let first = {
+        let (base, token, body) = (s.base.clone(), c.agent.access.clone(), body.clone());
+        tokio::spawn(async move {
+            let r = reqwest::Client::new()
+                .post(format!("{base}/api/v1/actions"))
+                .bearer_auth(token)
+                .header("idempotency-key", "key-stale-00001")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            Resp::from(r).await
+        })
+    };
+    for _ in 0..200 {
+        if effects(&graph) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(effects(&graph), 1);
+    // While the claim is fresh, a retry waits.
+    let r = act(&s, &c.agent.access, "key-stale-00001", &body).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    // Six minutes pass (the claim's server is gone).
+    {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&s.database_url).await.unwrap();
+        sqlx::query(
+            "UPDATE actions SET claimed_at = claimed_at - 360000 WHERE idempotency_key = $1",
+        )
+        .bind("key-stale-00001")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+    let taken = act(&s, &c.agent.access, "key-stale-00001", &body).await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.body);
+    assert_eq!(taken.body["status"], "delivered");
+    assert_eq!(effects(&graph), 2, "the documented resend");
+    // The first attempt ends late: it finds its claim taken and changes nothing.
+    gate.notify_one();
+    let late = first.await.unwrap();
+    assert_eq!(late.status, StatusCode::OK, "{}", late.body);
+    assert_eq!(late.body, taken.body);
+    let again = act(&s, &c.agent.access, "key-stale-00001", &body).await;
+    assert_eq!(again.body, taken.body);
+    assert_eq!(effects(&graph), 2);
+    let events = audit_actions(&s, &c, taken.body["id"].as_str().unwrap()).await;
+    assert_eq!(
+        events.iter().filter(|e| *e == "action.delivered").count(),
+        1,
+        "{events:?}"
+    );
+}
+
+async fn whatsapp_failures_end_as_the_agent_can_act_on(s: TestServer) {
+    let c = company(&s, "Alpha Realty", "alpha").await;
+    let (wa, graph) = whatsapp_standin().await;
+    connect_whatsapp(&s, &c, &wa.base, TOKEN).await;
+
+    // Not on WhatsApp: failed with the sentence; a repeat returns it without a request.
+    let body = showcase(
+        json!({ "type": "new", "name": "Ned Nowhere", "phone": format!("+{NOT_ON_WHATSAPP}") }),
+        &[&c.listings[0]],
+        "Hi",
+    );
+    let r = act(&s, &c.agent.access, "key-invalid-0001", &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "failed");
+    let reason = r.body["reason"].as_str().unwrap();
+    assert!(reason.contains("not on WhatsApp"), "{reason}");
+    let requests = wa.requests().len();
+    let again = act(&s, &c.agent.access, "key-invalid-0001", &body).await;
+    assert_eq!(again.body, r.body);
+    assert_eq!(wa.requests().len(), requests);
+    let events = audit_actions(&s, &c, r.body["id"].as_str().unwrap()).await;
+    assert!(events.contains(&"action.failed".to_string()), "{events:?}");
+
+    // Pair rate limit (131056): 503 with Retry-After and the record; the retry goes once.
+    let body = showcase(existing(&c.clients["C-3"]), &[&c.listings[0]], "Hi");
+    let r = act(&s, &c.agent.access, "key-paired-0001", &body).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(r.body["status"], "sending");
+    assert_eq!(r.body["retry_after_s"], 1);
+    assert!(r.body["reason"].as_str().unwrap().contains("retry in 1 s"));
+    assert_eq!(effects(&graph), 0);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let done = act(&s, &c.agent.access, "key-paired-0001", &body).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(done.body["status"], "delivered");
+    assert_eq!(done.body["id"], r.body["id"]);
+    assert!(done.body["reason"].is_null());
+    assert_eq!(effects(&graph), 1);
+    let again = act(&s, &c.agent.access, "key-paired-0001", &body).await;
+    assert_eq!(again.body, done.body);
+    assert_eq!(effects(&graph), 1);
+
+    // Throughput (130429) holds the whole number, then the retry succeeds once.
+    graph.lock().unwrap().throughput_once = true;
+    let body = showcase(existing(&c.clients["C-1"]), &[&c.listings[1]], "Hi");
+    let r = act(&s, &c.agent.access, "key-throughput-1", &body).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert!(r.header("retry-after").is_some());
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let done = act(&s, &c.agent.access, "key-throughput-1", &body).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(effects(&graph), 2);
+    // The same client again right away is paced (one message per 6 s), not sent.
+    let body = showcase(existing(&c.clients["C-1"]), &[&c.listings[2]], "And this");
+    let r = act(&s, &c.agent.access, "key-paced-00001", &body).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(effects(&graph), 2);
+
+    // An expired token: failed, asking an admin; the token never shows.
+    connect_whatsapp(&s, &c, &wa.base, "EAAGexpired-token-9876").await;
+    let body = showcase(
+        json!({ "type": "new", "name": "Eve Expired", "phone": "+971 50 444 5555" }),
+        &[&c.listings[2]],
+        "Hi",
+    );
+    let r = act(&s, &c.agent.access, "key-expired-0001", &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "failed");
+    assert!(
+        r.body["reason"].as_str().unwrap().contains("an admin must"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.to_string().contains("expired-token"));
+    assert_eq!(effects(&graph), 2);
+}
+
+async fn leads_reach_roost_and_hubspot_once(s: TestServer) {
+    let c = company(&s, "Alpha Realty", "alpha").await;
+    // No CRM: the Roost client record is the CRM.
+    let lead = json!({ "kind": "create_lead", "lead": {
+        "name": "Lara Lead", "phone": "+971 50 777 8888", "email": "lara@example.com",
+        "interests": "Sea view", "listings": [c.listings[0]],
+    }});
+    let r = act(&s, &c.agent.access, "key-lead-00001", &lead).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "delivered");
+    assert!(r.body["external_id"].is_null());
+    assert!(r.body["reason"].is_null());
+    let lara = r.body["client_id"].as_str().unwrap().to_string();
+    let feed = s
+        .get("/api/v1/sync/changes?since=0&limit=2000", &c.agent.access)
+        .await;
+    assert!(feed.body.to_string().contains(&lara), "{}", feed.body);
+    let mine = s.get("/api/v1/clients", &c.agent.access).await;
+    assert!(mine.body.to_string().contains("Lara Lead"));
+
+    // With HubSpot: rate limited first (503, then the retry creates one contact).
+    let (hs, portal) = hubspot_standin().await;
+    let r = s
+        .call(
+            Method::PUT,
+            "/api/v1/integrations/hubspot",
+            Some(&c.t.admin.access),
+            Some(json!({ "private_app_token": HS_TOKEN, "base_url": hs.base })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    portal
+        .lock()
+        .unwrap()
+        .script
+        .push_back(HsScript::RateLimited);
+    let lead = json!({ "kind": "create_lead", "lead": {
+        "name": "Hugo Hub", "email": "hugo@example.com",
+        "budget": { "amount_minor": 250_000_000, "currency": "AED" },
+        "listings": [c.listings[1]],
+    }});
+    let r = act(&s, &c.agent.access, "key-lead-00002", &lead).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(portal.lock().unwrap().created, 0);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let done = act(&s, &c.agent.access, "key-lead-00002", &lead).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(done.body["status"], "delivered");
+    let hugo = done.body["client_id"].as_str().unwrap().to_string();
+    {
+        let p = portal.lock().unwrap();
+        // A contact and its deal (a budget was given), keyed by the Roost client id.
+        assert_eq!(p.created, 2);
+        let contact = &p.objects[&("contacts".to_string(), hugo.clone())];
+        assert_eq!(done.body["external_id"], contact.0.as_str());
+        assert_eq!(contact.1["email"], "hugo@example.com");
+        assert!(p.objects.contains_key(&("deals".to_string(), hugo.clone())));
+        assert_eq!(p.associations, 1);
+    }
+
+    // The upsert commits but its answer is lost: 503, and the retry finds the same contact.
+    portal
+        .lock()
+        .unwrap()
+        .script
+        .push_back(HsScript::CommitThenCut);
+    let lead = json!({ "kind": "create_lead", "lead": { "name": "Cora Cut", "email": "cora@example.com" }});
+    let r = act(&s, &c.agent.access, "key-lead-00003", &lead).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(portal.lock().unwrap().created, 3);
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!(wait >= 1);
+    let done = act(&s, &c.agent.access, "key-lead-00003", &lead).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(done.body["status"], "delivered");
+    {
+        let p = portal.lock().unwrap();
+        assert_eq!(p.created, 3, "still one contact for Cora");
+        let contacts = p.objects.keys().filter(|(o, _)| o == "contacts").count();
+        assert_eq!(contacts, 2);
+    }
+    // Only one Roost client for Cora, whatever the retries.
+    let clients = s.get("/api/v1/clients", &c.agent.access).await;
+    assert_eq!(clients.body.to_string().matches("Cora Cut").count(), 1);
+
+    // Bad leads are refused naming the field; a lead's listings must be the tenant's.
+    let bad = json!({ "kind": "create_lead", "lead": { "name": "X", "phone": "call me" }});
+    let r = act(&s, &c.agent.access, "key-lead-bad01", &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.field(), Some("lead.phone"));
+    let bad = json!({ "kind": "create_lead", "lead": { "name": "X", "listings": [uuid::Uuid::new_v4()] }});
+    let r = act(&s, &c.agent.access, "key-lead-bad02", &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.field(), Some("lead.listings[0]"));
+}
+
+async fn agents_act_only_for_their_clients_and_tenant(s: TestServer) {
+    let a = company(&s, "Alpha Realty", "alpha").await;
+    let b = company(&s, "Beta Homes", "beta").await;
+    let (wa, graph) = whatsapp_standin().await;
+    connect_whatsapp(&s, &a, &wa.base, TOKEN).await;
+
+    // Another agent's client is as unknown as a foreign id.
+    let body = showcase(existing(&a.clients["C-2"]), &[&a.listings[0]], "Hi");
+    let r = act(&s, &a.agent.access, "key-foreign-0001", &body).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let body = showcase(existing(&b.clients["C-1"]), &[&a.listings[0]], "Hi");
+    let r = act(&s, &a.agent.access, "key-foreign-0002", &body).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    // Another tenant's listing is unknown, named by its position.
+    let body = showcase(
+        existing(&a.clients["C-1"]),
+        &[&a.listings[0], &b.listings[0]],
+        "Hi",
+    );
+    let r = act(&s, &a.agent.access, "key-foreign-0003", &body).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.field(), Some("listings[1]"));
+    // Checks on the showcase itself.
+    let r = act(
+        &s,
+        &a.agent.access,
+        "key-checks-0001",
+        &showcase(existing(&a.clients["C-1"]), &[], "Hi"),
+    )
+    .await;
+    assert_eq!(r.field(), Some("listings"));
+    let long = "x".repeat(4097);
+    let r = act(
+        &s,
+        &a.agent.access,
+        "key-checks-0002",
+        &showcase(existing(&a.clients["C-1"]), &[&a.listings[0]], &long),
+    )
+    .await;
+    assert_eq!(r.field(), Some("message"));
+    let r = act(
+        &s,
+        &a.agent.access,
+        "key-checks-0003",
+        &showcase(
+            json!({ "type": "new", "name": "No Phone" }),
+            &[&a.listings[0]],
+            "Hi",
+        ),
+    )
+    .await;
+    assert_eq!(r.field(), Some("client.phone"));
+    assert_eq!(effects(&graph), 0);
+    // Nothing was stored for refused requests.
+    assert_eq!(
+        s.get("/api/v1/actions", &a.agent.access).await.body["actions"],
+        json!([])
+    );
+
+    // A manager acts for any client of the company.
+    let body = showcase(existing(&a.clients["C-2"]), &[&a.listings[0]], "Hi");
+    let r = act(&s, &a.manager.access, "key-manager-0001", &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(effects(&graph), 1);
+    let id = r.body["id"].as_str().unwrap().to_string();
+
+    // B, in every role, cannot read A's action nor find it in a list.
+    for sess in [&b.t.admin, &b.manager, &b.agent] {
+        let r = s.get(&format!("/api/v1/actions/{id}"), &sess.access).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let list = s.get("/api/v1/actions", &sess.access).await;
+        assert_eq!(list.body["actions"], json!([]));
+    }
+    // Only admins connect services.
+    for sess in [&a.manager, &a.agent] {
+        let r = s
+            .call(
+                Method::PUT,
+                "/api/v1/integrations/hubspot",
+                Some(&sess.access),
+                Some(json!({ "private_app_token": "x-token" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+}
