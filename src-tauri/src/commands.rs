@@ -1,6 +1,7 @@
 //! The Tauri commands: parse, call the [`Device`], map the error. Nothing else lives here.
 //! Every command is listed in `commands.txt` (permissions) and in [`crate::handler`].
 
+use roost_api::actions::ActionRequest;
 use roost_api::app::{
     AppState, AskForm, AskStarted, CHAT_EVENT, ChatTurnEvent, SearchQuery, SearchView,
     SettingsView, SignInForm, SyncStatus,
@@ -9,6 +10,7 @@ use roost_api::chat::{Conversation, ConversationList, Rating};
 use roost_api::knowledge::{Client, KnowledgeItem};
 use roost_api::listings::Listing;
 use roost_api::users::Role;
+use roost_core::OutboxEntry;
 use tauri::{AppHandle, Emitter, Runtime, State};
 use uuid::Uuid;
 
@@ -132,4 +134,23 @@ pub fn knowledge_item(shell: State<'_, Shell>, id: Uuid) -> AppResult<KnowledgeI
 #[tauri::command]
 pub fn client(shell: State<'_, Shell>, id: Uuid) -> AppResult<Client> {
     shell.device()?.client(id)
+}
+
+/// Queues an action in the outbox (offline too) and tries to send it at once.
+#[tauri::command]
+pub fn enqueue_action(shell: State<'_, Shell>, request: ActionRequest) -> AppResult<OutboxEntry> {
+    let device = shell.device()?;
+    let entry = device.enqueue_action(&request)?;
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = device.drain_actions().await {
+            tracing::info!("actions not sent yet: {e}");
+        }
+    });
+    Ok(entry)
+}
+
+/// The outbox for the Activity screen, newest first.
+#[tauri::command]
+pub fn actions(shell: State<'_, Shell>) -> AppResult<Vec<OutboxEntry>> {
+    shell.device()?.actions()
 }

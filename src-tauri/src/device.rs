@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 
+mod actions;
 mod chat;
 use crate::prefs::{Prefs, SavedAccount};
 
@@ -36,6 +37,7 @@ pub struct Device {
     /// Held for the whole of a sync: one at a time.
     sync_gate: tokio::sync::Mutex<()>,
     status: Mutex<SyncStatus>,
+    actions: actions::Drainer,
     embed_config: Option<roost_embed::EmbedConfig>,
     embedder: EmbedderSlot,
     photo_base: String,
@@ -72,6 +74,7 @@ impl Device {
             signed: Mutex::new(None),
             sync_gate: tokio::sync::Mutex::new(()),
             status: Mutex::new(SyncStatus::idle()),
+            actions: Default::default(),
             embed_config,
             embedder: OnceLock::new(),
             photo_base: photo_base.to_string(),

@@ -111,6 +111,8 @@ macro_rules! handler {
             $crate::commands::chat_feedback,
             $crate::commands::knowledge_item,
             $crate::commands::client,
+            $crate::commands::enqueue_action,
+            $crate::commands::actions,
         ]
     };
 }

@@ -25,6 +25,11 @@ pub fn start<R: Runtime>(app: AppHandle<R>, device: Arc<Device>, wake: Arc<tokio
                 match device.sync(&report).await {
                     Ok(status) if !status.online => wait = OFFLINE_RETRY,
                     Ok(_) => {
+                        // Actions queued offline go as soon as the server answers again.
+                        match device.drain_actions().await {
+                            Ok(report) => wait = wait.min(until(report.next_due)),
+                            Err(e) => tracing::info!("actions not sent: {e}"),
+                        }
                         if let Err(e) = device.prefetch_covers().await {
                             tracing::info!("cover photos: {e}");
                         }
@@ -38,6 +43,17 @@ pub fn start<R: Runtime>(app: AppHandle<R>, device: Arc<Device>, wake: Arc<tokio
             }
         }
     });
+}
+
+/// How long until an outbox retry is due (at least a second); the period when none waits.
+fn until(next_due: Option<roost_api::Millis>) -> Duration {
+    match next_due {
+        Some(due) => {
+            let ms = (due - crate::device::now_millis()).max(1_000);
+            Duration::from_millis(ms as u64).min(PERIOD)
+        }
+        None => PERIOD,
+    }
 }
 
 /// `cargo xtask demo` starts the app signed in: `ROOST_DEMO_LOGIN="company email password"`.

@@ -20,6 +20,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("roost-tests", "chat"),
     ("roost-embed", "embed"),
     ("roost-core", "search"),
+    ("roost-core", "outbox"),
     ("roost-tests", "app"),
 ];
 

@@ -58,6 +58,9 @@ pub enum CoreError {
     ResyncRequired { message: String },
     #[error("signed out: {0}")]
     SignedOut(String),
+    /// An action the outbox refused before storing it; `field` names what to fix.
+    #[error("{message}")]
+    InvalidAction { field: String, message: String },
     #[error(
         "the server asked for a full resync twice in one sync (cursor {cursor}); try again later"
     )]

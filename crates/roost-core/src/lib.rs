@@ -21,6 +21,7 @@ mod client;
 mod decide;
 mod error;
 mod filters;
+mod outbox;
 pub mod photos;
 mod schema;
 mod search;
@@ -39,6 +40,9 @@ pub use client::{DEFAULT_PAGE_SIZE, SyncClient, SyncPhase, SyncProgress, SyncRep
 pub use decide::{Decision, F32LE, LocalModel, RejectReason, ResyncReason, SyncState, decide};
 pub use error::{CoreError, CoreResult};
 pub use filters::{Bounds, Filters, PriceRange};
+pub use outbox::{
+    ActionSender, DrainReport, MAX_RETRY_DELAY, MIN_RETRY_DELAY, Outbox, OutboxEntry, SendOutcome,
+};
 pub use photos::{PhotoError, PhotoStore};
 /// The query parser lives in roost-search, shared with the server.
 pub use roost_search::query;

@@ -1,12 +1,14 @@
 //! The cache's tables, migrated forward by `PRAGMA user_version`.
 //!
 //! The cache is a copy of the server's data: when a migration cannot carry data over it may
-//! drop tables and reset the cursor, and the next sync fills them again.
+//! drop tables and reset the cursor, and the next sync fills them again. The exception is
+//! `outbox` (V3): the agent's actions not yet delivered exist nowhere else, so a migration
+//! must carry them over.
 
 use rusqlite::Connection;
 
 /// One entry per schema version; `MIGRATIONS[n]` takes version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -100,6 +102,27 @@ DROP INDEX listings_bedrooms;
 DROP INDEX listings_type;
 DROP INDEX listings_community;
 DROP INDEX listings_newest;
+";
+
+// The device outbox (outbox.rs): actions the agent took, each with the idempotency key made
+// when they acted, until the server has recorded them. `request` and `server` are JSON
+// (`ActionRequest`, the server's `ActionRecord`); `status` is an `ActionStatus` in snake
+// case; times are milliseconds. `next_attempt_at` is NULL once nothing more is to be sent.
+// Not touched by `Cache::reset`: a resync must never lose an action.
+const V3: &str = "
+CREATE TABLE outbox (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    key              TEXT NOT NULL UNIQUE,
+    request          TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    next_attempt_at  INTEGER,
+    server           TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
 ";
 
 /// Brings the schema to [`SCHEMA_VERSION`]; `Err(found)` when the file is newer than this

@@ -2,6 +2,7 @@
 //! cache in a temporary folder, then search it.
 
 mod chat_offline;
+mod outbox;
 mod photos;
 mod search;
 mod secrets;

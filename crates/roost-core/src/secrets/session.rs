@@ -14,6 +14,7 @@ use roost_api::auth::{Device, LoginRequest, MeResponse, RefreshRequest, TokenRes
 use roost_api::{API_PREFIX, API_VERSION, API_VERSION_HEADER, ErrorBody};
 use serde::de::DeserializeOwned;
 
+mod actions;
 mod chat;
 
 pub use chat::Asked;
