@@ -24,10 +24,12 @@ use crate::error::{AppError, AppResult};
 
 mod actions;
 mod chat;
+pub mod model;
 use crate::prefs::{Prefs, SavedAccount};
 
-/// Where the search model comes from: loaded once, on first need, off the UI thread.
-pub type EmbedderSlot = OnceLock<Result<Arc<roost_embed::Embedder>, String>>;
+/// The search model: loaded on first need, released after a while without a search
+/// ([`model::ModelSlot`]).
+pub type EmbedderSlot = model::ModelSlot<roost_embed::Embedder>;
 
 pub struct Device {
     root: PathBuf,
@@ -40,6 +42,8 @@ pub struct Device {
     actions: actions::Drainer,
     embed_config: Option<roost_embed::EmbedConfig>,
     embedder: EmbedderSlot,
+    /// The search model's vector space, known after its first load (for settings).
+    model_id: OnceLock<String>,
     photo_base: String,
     device_name: String,
 }
@@ -76,7 +80,8 @@ impl Device {
             status: Mutex::new(SyncStatus::idle()),
             actions: Default::default(),
             embed_config,
-            embedder: OnceLock::new(),
+            embedder: EmbedderSlot::from_env(),
+            model_id: OnceLock::new(),
             photo_base: photo_base.to_string(),
             device_name: device_name(),
         };
@@ -439,24 +444,45 @@ impl Device {
             .ok_or(AppError::SignedOut)
     }
 
-    /// Loads the search model if it is not loaded yet (a fraction of a second); search works
-    /// by keywords and filters meanwhile or without one.
+    /// Loads the search model if it is not loaded (a fraction of a second) and marks it used;
+    /// `None` without one (search then works by keywords and filters).
     pub fn embedder(&self) -> Option<Arc<roost_embed::Embedder>> {
         let config = self.embed_config.as_ref()?;
-        self.embedder
-            .get_or_init(|| {
-                roost_embed::Embedder::load(config)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string())
+        let embedder = self
+            .embedder
+            .get_or_load(|| {
+                roost_embed::Embedder::load(config).map_err(|e| {
+                    tracing::warn!("search model: {e}");
+                    e.to_string()
+                })
             })
-            .as_ref()
-            .ok()
-            .cloned()
+            .ok()?;
+        let _ = self.model_id.set(embedder.model_id().to_string());
+        Some(embedder)
+    }
+
+    /// Releases the search model when no search used it for a while (see [`model`]); true when
+    /// it did. The shell calls it every [`Device::model_check_period`].
+    pub fn release_idle_model(&self) -> bool {
+        self.embedder.release_if_idle()
+    }
+
+    /// How often [`Device::release_idle_model`] is worth calling.
+    pub fn model_check_period(&self) -> std::time::Duration {
+        (self.embedder.idle() / 4).clamp(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(30),
+        )
     }
 
     pub fn search(&self, query: &SearchQuery) -> AppResult<SearchView> {
         let started = Instant::now();
-        let embedder = self.embedder();
+        // Only words need the model: a filter-only search neither loads nor keeps it.
+        let embedder = if query.text.trim().is_empty() {
+            None
+        } else {
+            self.embedder()
+        };
         let reader = self.reader()?;
         let mut cache = reader.lock().unwrap();
         let request = SearchRequest {
@@ -523,7 +549,11 @@ impl Device {
             photo_bytes: photos.bytes_used().unwrap_or(0),
             listings,
             cache_path: cache_path.display().to_string(),
-            search_model: self.embedder().map(|e| e.model_id().to_string()),
+            search_model: self
+                .model_id
+                .get()
+                .cloned()
+                .or_else(|| self.embedder().map(|e| e.model_id().to_string())),
             devices,
             devices_message,
         })

@@ -51,17 +51,28 @@ fn photo_base() -> String {
 
 /// The search model: `ROOST_EMBED_MODEL_DIR` (development, tests), else the `models` folder
 /// the bundle installs beside the app's resources.
+///
+/// One inference thread unless `ROOST_EMBED_THREADS` says otherwise: the app embeds one short
+/// query at a time, and a second ONNX Runtime thread spinning after each query took the core
+/// the webview needed to show the results (keystroke to results 113 ms → 47 ms on two cores).
 fn embed_config(resources: Option<PathBuf>) -> Option<roost_embed::EmbedConfig> {
-    if let Some(cfg) = roost_embed::EmbedConfig::from_env() {
-        return Some(cfg);
+    let mut cfg = match roost_embed::EmbedConfig::from_env() {
+        Some(cfg) => cfg,
+        None => {
+            let dir = resources?.join("models");
+            let model = dir.join("all-minilm-l6-v2");
+            if !model.is_dir() {
+                return None;
+            }
+            let mut cfg = roost_embed::EmbedConfig::new(model);
+            cfg.ort_dylib_path = Some(dir.join("libonnxruntime.so"));
+            cfg
+        }
+    };
+    if cfg.threads == 0 {
+        cfg.threads = 1;
     }
-    let dir = resources?.join("models");
-    let model = dir.join("all-minilm-l6-v2");
-    model.is_dir().then(|| {
-        let mut cfg = roost_embed::EmbedConfig::new(model);
-        cfg.ort_dylib_path = Some(dir.join("libonnxruntime.so"));
-        cfg
-    })
+    Some(cfg)
 }
 
 fn open_device(app: &tauri::App) -> Result<Arc<Device>, String> {
@@ -87,6 +98,34 @@ fn open_device(app: &tauri::App) -> Result<Arc<Device>, String> {
     )
     .map(Arc::new)
     .map_err(|e| e.to_string())
+}
+
+/// `ROOST_WEBVIEW_CPU=1` (Linux): WebKitGTK paints on the CPU without compositing instead of
+/// through OpenGL. On a machine without a GPU driver (Mesa's llvmpipe) that keeps the web
+/// process ~130 MB smaller, but a full repaint of the result cards then blocks the page's main
+/// thread (keystroke to results ~50 → ~170 ms on the two-core bench machine), so it is not the
+/// default. See docs/benchmarks.md.
+fn lean_webview(app: &tauri::App) {
+    #[cfg(target_os = "linux")]
+    {
+        if std::env::var("ROOST_WEBVIEW_CPU").as_deref() != Ok("1") {
+            return;
+        }
+        let Some(window) = app.get_webview_window("main") else {
+            return;
+        };
+        let done = window.with_webview(|webview| {
+            use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+            if let Some(settings) = webview.inner().settings() {
+                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+            }
+        });
+        if let Err(e) = done {
+            tracing::warn!("webview settings: {e}");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = app;
 }
 
 /// The invoke handler with every command; `commands.txt` must list the same names.
@@ -132,6 +171,46 @@ pub fn shell(device: Result<Arc<Device>, String>) -> Shell {
     }
 }
 
+/// glibc malloc settings for the app and the WebKit processes it starts: blocks from 128 KiB
+/// up get a mapping of their own, and free memory at the top of a heap goes back to the
+/// system above 128 KiB. glibc's defaults are the same numbers, but it raises both (up to
+/// 32 MB and 64 MB) after the first large block is freed; after that the buffers of a sync or
+/// of loading the search model stay resident as holes in its heaps when freed: ~90 MB of the
+/// idle app on the bench machine, and a model released and loaded again grew the process each
+/// time. Fixed thresholds turn that off.
+const MALLOC_TUNABLES: &str =
+    "glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072";
+
+/// glibc reads its tunables only when a program starts, and changing the environment of a
+/// running process is not safe Rust, so the app starts itself again once with them (`exec`:
+/// same process id, nothing has run yet). Nothing happens when `GLIBC_TUNABLES` already sets a
+/// malloc option (so after that restart, or to opt out); if the restart fails the app runs on
+/// with glibc's defaults. Call first thing in `main`.
+pub fn tune_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::process::CommandExt;
+        let mut tunables = std::env::var_os("GLIBC_TUNABLES").unwrap_or_default();
+        if tunables.to_string_lossy().contains("glibc.malloc.") {
+            return;
+        }
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        if !tunables.is_empty() {
+            tunables.push(":");
+        }
+        tunables.push(MALLOC_TUNABLES);
+        let mut args = std::env::args_os();
+        let mut again = std::process::Command::new(exe);
+        if let Some(arg0) = args.next() {
+            again.arg0(arg0);
+        }
+        let failed = again.args(args).env("GLIBC_TUNABLES", tunables).exec();
+        eprintln!("roost: running with glibc's malloc defaults ({failed})");
+    }
+}
+
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -153,8 +232,19 @@ pub fn run() {
                     d.embedder();
                 });
                 schedule::start(app.handle().clone(), Arc::clone(device), Arc::clone(&wake));
+                // The model goes when searches stop for a while; the next one loads it again.
+                let d = Arc::clone(device);
+                tauri::async_runtime::spawn(async move {
+                    loop {
+                        tokio::time::sleep(d.model_check_period()).await;
+                        if d.release_idle_model() {
+                            tracing::info!("search model released: no search used it for a while");
+                        }
+                    }
+                });
             }
             app.manage(Shell { device, wake });
+            lean_webview(app);
             Ok(())
         })
         .run(tauri::generate_context!())

@@ -3,11 +3,19 @@
 //! - `app_cold_start_ms`: a signed-in user starts the app; time until result cards from the
 //!   cache are on screen (includes starting tauri-driver and WebKitWebDriver, so it errs high);
 //! - `app_idle_pss_mb`: proportional set size of the app and its WebKit processes after the
-//!   first sync, idle;
+//!   first sync, idle 5 s after the last search (printed with a per-process breakdown and the
+//!   app's biggest mappings);
+//! - `app_idle_released_pss_mb`: the same once the app released the search model for lack of
+//!   searches (after 15 s here, `ROOST_EMBED_IDLE_SECS`; 3 min by default);
+//! - `app_search_after_release_ms`: the first search after that, which loads the model again;
 //! - `app_search_roundtrip_ms`: keystroke to results rendered, p50 over varied queries.
+//!
+//! For experiments, `ROOST_BENCH_APP_ENV="K=V …"` adds environment for the app and
+//! `ROOST_BENCH_HOLD_SECS` keeps the idle app running for a look at `/proc/<pid>`.
 //!
 //! `ROOST_DESKTOP_BIN` names the app binary (`cargo xtask bench` builds it in release).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -70,7 +78,15 @@ async fn main() {
 
     let display = Display::start();
     let data = tempfile::tempdir().unwrap();
-    let app = App::launch_with(&bin, &display, data.path(), &s.base, &[]).await;
+    // The search model goes after 15 s without a search here (3 min by default), so the bench
+    // can measure the app without it too. Extra environment for the app, for experiments:
+    // `ROOST_BENCH_APP_ENV="K=V K2=V2"`.
+    let extra = std::env::var("ROOST_BENCH_APP_ENV").unwrap_or_default();
+    let extra: Vec<(&str, &str)> = [("ROOST_EMBED_IDLE_SECS", "15")]
+        .into_iter()
+        .chain(extra.split_whitespace().filter_map(|kv| kv.split_once('=')))
+        .collect();
+    let app = App::launch_with(&bin, &display, data.path(), &s.base, &extra).await;
     app.type_into("#company", "appbench").await;
     app.type_into("#email", "admin@appbench.test").await;
     app.type_into("#password", "appbench-admin-pass").await;
@@ -107,6 +123,33 @@ async fn main() {
         tree_pss_bytes(pid) as f64 / (1024.0 * 1024.0),
         "MB",
     );
+    print_pss_breakdown(pid);
+
+    // Idle long enough for the model to go (15 s, checked every 3.75 s), then the first
+    // search after that, which loads it again.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    bench(
+        "app_idle_released_pss_mb",
+        tree_pss_bytes(pid) as f64 / (1024.0 * 1024.0),
+        "MB",
+    );
+    print_pss_breakdown(pid);
+    let ms = app
+        .client
+        .execute_async(ROUNDTRIP, vec!["2 bed villa with a garden".into()])
+        .await
+        .expect("roundtrip script")
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    bench("app_search_after_release_ms", ms, "ms");
+    if let Some(secs) = std::env::var("ROOST_BENCH_HOLD_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        // Time to look at /proc/<pid> by hand.
+        println!("holding the idle app (pid {pid}) for {secs} s");
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
     app.close().await;
 
     // Cold start from the cache, best of three (the machine is shared).
@@ -123,4 +166,94 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     bench("app_cold_start_ms", best, "ms");
+}
+
+/// Where the idle PSS is: per process of the tree, and the app's biggest mappings grouped by
+/// file (anonymous memory as one group per mapping size class). Plain lines, not figures.
+fn print_pss_breakdown(pid: u32) {
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+        let rollup = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).unwrap_or_default();
+        let field = |name: &str| {
+            rollup
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map_or(0, kb)
+        };
+        println!(
+            "    pss {p} {:<22} total {:>7.1} MB  anon {:>7.1}  file {:>7.1}  shmem {:>6.1}",
+            comm.trim(),
+            mb(field("Pss:")),
+            mb(field("Pss_Anon:")),
+            mb(field("Pss_File:")),
+            mb(field("Pss_Shmem:")),
+        );
+        todo.extend(child_pids(p));
+    }
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut groups: BTreeMap<String, u64> = BTreeMap::new();
+    let mut current = String::new();
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or_default();
+        if first.contains('-') && !first.ends_with(':') {
+            // A mapping header: range perms offset dev inode [path].
+            let range = first;
+            let path: Vec<&str> = fields.skip(4).collect();
+            current = if path.is_empty() {
+                let (a, b) = range.split_once('-').unwrap_or(("0", "0"));
+                let size = u64::from_str_radix(b, 16).unwrap_or(0)
+                    - u64::from_str_radix(a, 16).unwrap_or(0);
+                let class = match size >> 20 {
+                    0 => "< 1 MB",
+                    1..=7 => "1-8 MB",
+                    8..=63 => "8-64 MB",
+                    _ => ">= 64 MB",
+                };
+                format!("[anon {class}]")
+            } else {
+                path.join(" ")
+            };
+        } else if first == "Pss:" {
+            *groups.entry(current.clone()).or_default() += kb(line.trim_start_matches("Pss:"));
+        }
+    }
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by_key(|(_, pss)| std::cmp::Reverse(*pss));
+    for (name, pss) in groups.iter().take(10) {
+        println!("    app mapping {:>7.1} MB  {name}", mb(*pss));
+    }
+}
+
+fn kb(v: &str) -> u64 {
+    v.trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .unwrap_or(0)
+        * 1024
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn child_pids(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let rest = &stat[stat.rfind(')')? + 2..];
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
 }

@@ -139,7 +139,8 @@ impl EmbedConfig {
 }
 
 /// A loaded model. `Send + Sync`: share one per process (loading takes a
-/// fraction of a second and ~60 MB); calls are serialised per batch of 32.
+/// fraction of a second; the loaded model holds ~95 MB of ONNX Runtime's
+/// memory); calls are serialised per batch of 32.
 pub struct Embedder {
     model: Mutex<TextEmbedding>,
     model_id: &'static str,
