@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use roost_tests::desktop::{App, Display, app_pid, tree_pss_bytes};
+use roost_tests::desktop::{App, Display, app_pid, children, tree_pss_bytes};
 use roost_tests::{Backend, TestServer, listings_csv, synthetic};
 
 const N: usize = 10_000;
@@ -189,7 +189,7 @@ fn print_pss_breakdown(pid: u32) {
             mb(field("Pss_File:")),
             mb(field("Pss_Shmem:")),
         );
-        todo.extend(child_pids(p));
+        todo.extend(children(p));
     }
     let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
     let mut groups: BTreeMap<String, u64> = BTreeMap::new();
@@ -237,23 +237,4 @@ fn kb(v: &str) -> u64 {
 
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
-}
-
-fn child_pids(pid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return vec![];
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    let rest = &stat[stat.rfind(')')? + 2..];
-                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
-                })
-                == Some(pid)
-        })
-        .collect()
 }

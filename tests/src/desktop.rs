@@ -297,7 +297,8 @@ pub fn tree_pss_bytes(pid: u32) -> u64 {
     total
 }
 
-fn children(pid: u32) -> Vec<u32> {
+/// The processes whose parent is `pid`.
+pub fn children(pid: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return vec![];
     };
