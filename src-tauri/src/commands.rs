@@ -3,14 +3,13 @@
 
 use roost_api::actions::ActionRequest;
 use roost_api::app::{
-    AppState, AskForm, AskStarted, CHAT_EVENT, ChatTurnEvent, SearchQuery, SearchView,
-    SettingsView, SignInForm, SyncStatus,
+    AppState, AskForm, AskStarted, CHAT_EVENT, ChatTurnEvent, OUTBOX_EVENT, OutboxEntry,
+    SearchQuery, SearchView, SettingsView, SignInForm, SyncStatus,
 };
 use roost_api::chat::{Conversation, ConversationList, Rating};
 use roost_api::knowledge::{Client, KnowledgeItem};
 use roost_api::listings::Listing;
 use roost_api::users::Role;
-use roost_core::OutboxEntry;
 use tauri::{AppHandle, Emitter, Runtime, State};
 use uuid::Uuid;
 
@@ -131,6 +130,12 @@ pub fn knowledge_item(shell: State<'_, Shell>, id: Uuid) -> AppResult<KnowledgeI
     shell.device()?.knowledge_item(id)
 }
 
+/// The clients synced to this device (the agent's own, or all for managers), by name.
+#[tauri::command]
+pub fn clients(shell: State<'_, Shell>) -> AppResult<Vec<Client>> {
+    shell.device()?.clients()
+}
+
 #[tauri::command]
 pub fn client(shell: State<'_, Shell>, id: Uuid) -> AppResult<Client> {
     shell.device()?.client(id)
@@ -138,13 +143,19 @@ pub fn client(shell: State<'_, Shell>, id: Uuid) -> AppResult<Client> {
 
 /// Queues an action in the outbox (offline too) and tries to send it at once.
 #[tauri::command]
-pub fn enqueue_action(shell: State<'_, Shell>, request: ActionRequest) -> AppResult<OutboxEntry> {
+pub fn enqueue_action<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    request: ActionRequest,
+) -> AppResult<OutboxEntry> {
     let device = shell.device()?;
     let entry = device.enqueue_action(&request)?;
+    let _ = app.emit(OUTBOX_EVENT, ());
     tauri::async_runtime::spawn(async move {
         if let Err(e) = device.drain_actions().await {
             tracing::info!("actions not sent yet: {e}");
         }
+        let _ = app.emit(OUTBOX_EVENT, ());
     });
     Ok(entry)
 }

@@ -149,6 +149,7 @@ macro_rules! handler {
             $crate::commands::chat_delete,
             $crate::commands::chat_feedback,
             $crate::commands::knowledge_item,
+            $crate::commands::clients,
             $crate::commands::client,
             $crate::commands::enqueue_action,
             $crate::commands::actions,

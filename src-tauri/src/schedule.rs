@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use roost_api::app::{SYNC_EVENT, SyncStatus};
+use roost_api::app::{OUTBOX_EVENT, SYNC_EVENT, SyncStatus};
 use tauri::{AppHandle, Emitter, Runtime};
 
 use crate::device::Device;
@@ -15,8 +15,9 @@ const OFFLINE_RETRY: Duration = Duration::from_secs(10);
 
 pub fn start<R: Runtime>(app: AppHandle<R>, device: Arc<Device>, wake: Arc<tokio::sync::Notify>) {
     tauri::async_runtime::spawn(async move {
+        let events = app.clone();
         let report = move |s: &SyncStatus| {
-            let _ = app.emit(SYNC_EVENT, s);
+            let _ = events.emit(SYNC_EVENT, s);
         };
         demo_sign_in(&device).await;
         loop {
@@ -27,7 +28,10 @@ pub fn start<R: Runtime>(app: AppHandle<R>, device: Arc<Device>, wake: Arc<tokio
                     Ok(_) => {
                         // Actions queued offline go as soon as the server answers again.
                         match device.drain_actions().await {
-                            Ok(report) => wait = wait.min(until(report.next_due)),
+                            Ok(report) => {
+                                wait = wait.min(until(report.next_due));
+                                let _ = app.emit(OUTBOX_EVENT, ());
+                            }
                             Err(e) => tracing::info!("actions not sent: {e}"),
                         }
                         if let Err(e) = device.prefetch_covers().await {

@@ -5,12 +5,17 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::Millis;
+use crate::actions::{ActionRecord, ActionRequest, ActionStatus};
 use crate::config::VersionedConfig;
 use crate::search::{Facets, Filters, SearchResults};
 use crate::users::Role;
 
 /// Tauri event carrying a [`SyncStatus`] whenever it changes.
 pub const SYNC_EVENT: &str = "roost://sync";
+
+/// Tauri event (no payload) sent when the outbox changed: an action was queued, sent,
+/// settled or updated by sync. The Activity screen reloads `actions` on it.
+pub const OUTBOX_EVENT: &str = "roost://outbox";
 
 /// The sign-in form.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -179,4 +184,27 @@ pub struct ChatTurnEvent {
     /// UI labels it and offers to ask again online.
     pub offline: bool,
     pub event: crate::chat::ChatEvent,
+}
+
+/// One action in the outbox, as the Activity screen shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Local row id; ascending in the order the agent acted.
+    pub id: i64,
+    /// The `Idempotency-Key` sent with every attempt (a UUID v7, made when the agent acted).
+    pub key: String,
+    pub request: ActionRequest,
+    /// `queued` until the server has recorded the action (`sending` while a request is out),
+    /// then the server's status.
+    pub status: ActionStatus,
+    /// Requests sent so far.
+    pub attempts: u32,
+    /// Why the last attempt did not settle the action, or why it failed.
+    pub last_error: Option<String>,
+    /// When the next attempt is due; `None` once there is nothing more to send.
+    pub next_attempt_at: Option<Millis>,
+    /// The server's record, once it answered.
+    pub server: Option<ActionRecord>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
 }

@@ -34,6 +34,8 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use roost_api::app::OutboxEntry;
+
 use crate::cache::Cache;
 use crate::error::{CoreError, CoreResult, SqlContext};
 
@@ -46,29 +48,6 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(3_600);
 
 /// Longest message, name and free text accepted (the server's limits are the reference).
 const MAX_TEXT_CHARS: usize = 4_000;
-
-/// One action in the outbox, as the Activity screen shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutboxEntry {
-    /// Local row id; ascending in the order the agent acted.
-    pub id: i64,
-    /// The `Idempotency-Key` sent with every attempt (a UUID v7, made when the agent acted).
-    pub key: String,
-    pub request: ActionRequest,
-    /// `queued` until the server has recorded the action (`sending` while a request is out),
-    /// then the server's status.
-    pub status: ActionStatus,
-    /// Requests sent so far.
-    pub attempts: u32,
-    /// Why the last attempt did not settle the action, or why it failed.
-    pub last_error: Option<String>,
-    /// When the next attempt is due; `None` once there is nothing more to send.
-    pub next_attempt_at: Option<Millis>,
-    /// The server's record, once it answered.
-    pub server: Option<ActionRecord>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
 
 /// How one request to `POST /api/v1/actions` ended.
 #[derive(Debug, Clone, PartialEq)]

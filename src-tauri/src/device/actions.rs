@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use roost_api::actions::ActionRequest;
+use roost_api::app::OutboxEntry;
 use roost_core::secrets::{Account, Session};
-use roost_core::{CoreError, DrainReport, Outbox, OutboxEntry};
+use roost_core::{CoreError, DrainReport, Outbox};
 
 use super::{Device, now_millis};
 use crate::error::{AppError, AppResult};

@@ -188,6 +188,15 @@ impl Device {
         })
     }
 
+    /// The synced clients, by name.
+    pub fn clients(&self) -> AppResult<Vec<Client>> {
+        let reader = self.reader()?;
+        let cache = reader.lock().unwrap();
+        let mut clients = cache.clients()?;
+        clients.sort_by_cached_key(|c| c.name.to_lowercase());
+        Ok(clients)
+    }
+
     /// A cited client from the cache.
     pub fn client(&self, id: Uuid) -> AppResult<Client> {
         let reader = self.reader()?;
