@@ -8,6 +8,7 @@ mod demo;
 mod models;
 mod postgres;
 mod setup;
+mod smtp;
 mod test;
 
 use std::cell::OnceCell;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::postgres::{self, Postgres};
-use crate::{Ctx, app, models, run_cmd, setup, step};
+use crate::{Ctx, app, models, run_cmd, setup, smtp, step};
 
 /// `extra` goes to `cargo test` (e.g. `-- --nocapture` or a name filter).
 pub fn run(ctx: &Ctx, extra: &[String]) -> Result<()> {
@@ -25,6 +25,7 @@ fn run_steps(ctx: &Ctx, extra: &[String]) -> Result<()> {
     setup::ensure_tools(ctx)?;
     app::ensure_tools(ctx)?;
     models::ensure(ctx)?;
+    let aiosmtpd = smtp::ensure(ctx)?;
     // Kept alive until the end of this function; dropping it stops the server.
     let _pg = Postgres::start()?;
     let locked = ctx.locked();
@@ -53,7 +54,9 @@ fn run_steps(ctx: &Ctx, extra: &[String]) -> Result<()> {
             .env("ROOST_TEST_REQUIRE_POSTGRES", "1")
             .env("ROOST_TEST_REQUIRE_MODEL", "1")
             .env("ROOST_DESKTOP_BIN", &desktop)
-            .env("ROOST_TEST_REQUIRE_E2E", "1");
+            .env("ROOST_TEST_REQUIRE_E2E", "1")
+            .env(smtp::PATH_ENV, &aiosmtpd)
+            .env("ROOST_TEST_REQUIRE_SMTP", "1");
         let keyring = KeyringSession::new()?;
         run_cmd(&mut keyring.wrap(&cmd))
     })

@@ -4,6 +4,15 @@
 //!   webhook handshake, signatures and events).
 //! - [`hubspot`]: HubSpot CRM contacts and deals through idempotent batch upserts.
 //! - [`signed`]: a generic CRM reached by a signed webhook, and the check its receiver runs.
+//! - [`email`]: showcase emails (a plain-text and an HTML part in the company's colours, replies
+//!   to the agent) sent over the company's SMTP server.
+//!
+//! Email goes through the company's own mail server with TLS (implicit or STARTTLS; plain SMTP
+//! only to a relay on the same machine). Each step of the SMTP conversation has a deadline
+//! and its own reading of a refusal: a refused client address is the agent's to correct, a
+//! refused sign-in, sender or TLS setup is an admin's, a 4xx reply or an unreachable server
+//! is retried. SMTP has no idempotency key, so every email carries the caller's Message-ID
+//! and a retry repeats it, letting the receiving side recognise a duplicate.
 //!
 //! Every client error converts into a [`ConnectorError`], the one classification the outbox
 //! acts on: retry (maybe after a wait), give up, or ask an admin. Its `Display` is a sentence
@@ -11,12 +20,17 @@
 
 use std::time::Duration;
 
+pub mod email;
 mod error;
 pub mod hubspot;
 mod sign;
 pub mod signed;
 pub mod whatsapp;
 
+pub use email::{
+    Branding, Contact, Email, EmailError, ListingCard, Mailer, SentEmail, Showcase, SmtpSecurity,
+    SmtpSettings,
+};
 pub use error::ConnectorError;
 pub use hubspot::{CrmError, HubSpot, Lead, UpsertedContact};
 pub use roost_api::Millis;
@@ -33,6 +47,12 @@ pub enum ConfigError {
     Missing {
         service: &'static str,
         what: &'static str,
+    },
+    #[error("the {service} {what} {why}")]
+    Invalid {
+        service: &'static str,
+        what: &'static str,
+        why: &'static str,
     },
 }
 
