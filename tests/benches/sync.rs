@@ -183,7 +183,8 @@ fn updated(pages: &[ChangePage]) -> Vec<ChangePage> {
                     | Change::Knowledge { seq, .. }
                     | Change::KnowledgeDeleted { seq, .. }
                     | Change::Client { seq, .. }
-                    | Change::ClientDeleted { seq, .. } => *seq += shift,
+                    | Change::ClientDeleted { seq, .. }
+                    | Change::Action { seq, .. } => *seq += shift,
                 }
             }
             p

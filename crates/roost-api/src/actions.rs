@@ -147,6 +147,10 @@ pub struct WhatsAppSettings {
     /// The template's language code, e.g. `en_US` (default `en`).
     #[serde(default)]
     pub template_language: Option<String>,
+    /// The token Meta's webhook subscription sends back to
+    /// `/api/v1/webhooks/whatsapp/{company}` (chosen by the admin when subscribing).
+    #[serde(default)]
+    pub webhook_verify_token: Option<String>,
 }
 
 /// HubSpot settings of a company (admins; write-only).

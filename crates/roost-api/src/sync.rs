@@ -46,6 +46,12 @@ pub enum Change {
     Client { seq: i64, client: Client },
     /// A client was removed, or is no longer the caller's.
     ClientDeleted { seq: i64, id: Uuid },
+    /// One of the signed-in user's own actions, after its state changed on the server (its
+    /// outcome, or a later WhatsApp status): the device's outbox follows it.
+    Action {
+        seq: i64,
+        action: crate::actions::ActionRecord,
+    },
 }
 
 impl Change {
@@ -57,7 +63,8 @@ impl Change {
             | Change::Knowledge { seq, .. }
             | Change::KnowledgeDeleted { seq, .. }
             | Change::Client { seq, .. }
-            | Change::ClientDeleted { seq, .. } => *seq,
+            | Change::ClientDeleted { seq, .. }
+            | Change::Action { seq, .. } => *seq,
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct Applied {
     pub listings_deleted: u64,
     pub vectors_stored: u64,
     pub config_changed: bool,
+    /// Outbox rows settled or moved on by the server's records of their actions.
+    pub actions_updated: u64,
     pub cursor: i64,
 }
 
@@ -200,6 +202,11 @@ fn apply_changes(
             }
             Change::KnowledgeDeleted { id, .. } => delete_record(tx, "knowledge", id)?,
             Change::ClientDeleted { id, .. } => delete_record(tx, "client", id)?,
+            Change::Action { action, .. } => {
+                if crate::outbox::follow_record(tx, action, crate::outbox::now_millis())? {
+                    applied.actions_updated += 1;
+                }
+            }
             Change::Config { config, .. } => {
                 let json = serde_json::to_string(config).map_err(|e| {
                     ApplyError::Core(CoreError::Corrupt {

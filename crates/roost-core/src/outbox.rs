@@ -373,15 +373,18 @@ impl Cache {
         })?;
         self.conn
             .execute(
+                // Unless sync brought a newer record meanwhile (a WhatsApp status).
                 "UPDATE outbox SET status = ?2, server = ?3, last_error = ?4,
                         next_attempt_at = NULL, updated_at = ?5
-                 WHERE id = ?1",
+                 WHERE id = ?1
+                   AND (server IS NULL OR json_extract(server, '$.updated_at') <= ?6)",
                 params![
                     id,
                     status_str(record.status),
                     json,
                     record.reason.as_deref(),
-                    now
+                    now,
+                    record.updated_at
                 ],
             )
             .at(&self.path)
@@ -602,6 +605,43 @@ fn synced_client(
         what: format!("client {id}"),
         message: e.to_string(),
     })
+}
+
+/// Follows the server's record of one of this user's actions, as the change feed brought it
+/// (in the sync page's transaction). Only a settled record (delivered, read, failed) and only
+/// when newer than the one kept: it settles a row whose answer was lost on the way (the
+/// server performed it, the connection dropped), and carries WhatsApp's later statuses.
+/// Actions made on another device are not added. Returns whether a row changed.
+pub(crate) fn follow_record(
+    conn: &rusqlite::Connection,
+    record: &ActionRecord,
+    now: Millis,
+) -> rusqlite::Result<bool> {
+    if !matches!(
+        record.status,
+        ActionStatus::Delivered | ActionStatus::Read | ActionStatus::Failed
+    ) {
+        return Ok(false);
+    }
+    let json = serde_json::to_string(record)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let n = conn
+        .prepare_cached(
+            "UPDATE outbox SET status = ?2, server = ?3, last_error = ?4,
+                    next_attempt_at = NULL, updated_at = ?5
+             WHERE key = ?1
+               AND (server IS NULL OR json_extract(server, '$.updated_at') < ?6
+                    OR (json_extract(server, '$.updated_at') = ?6 AND status <> ?2))",
+        )?
+        .execute(params![
+            record.idempotency_key,
+            status_str(record.status),
+            json,
+            record.reason.as_deref(),
+            now,
+            record.updated_at
+        ])?;
+    Ok(n > 0)
 }
 
 fn status_str(status: ActionStatus) -> &'static str {

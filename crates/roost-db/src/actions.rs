@@ -89,11 +89,13 @@ pub enum ActionOutcome {
 }
 
 const COLS: &str = "id, user_id, idempotency_key, request_hash, request, status, claimed_at, \
-    attempts, reason, retry_after_s, external_id, client_id, created_at, updated_at";
+    attempts, reason, retry_after_s, external_id, client_id, created_at, updated_at, delivery";
 
 fn from_row(row: &AnyRow) -> Result<StoredAction> {
     let state: String = row.try_get("status")?;
+    let delivery: Option<String> = row.try_get("delivery")?;
     let status = match state.as_str() {
+        "delivered" if delivery.as_deref() == Some("read") => ActionStatus::Read,
         "delivered" => ActionStatus::Delivered,
         "failed" => ActionStatus::Failed,
         // Waiting for a retry is still on its way, with the reason and wait filled in.
@@ -304,11 +306,13 @@ impl Db {
         };
         let request_json = serde_json::to_string(request)
             .map_err(|e| DbError::Corrupt(format!("action request: {e}")))?;
+        let seq = reserve_seq(&mut tx, ctx.tenant, 1).await?;
         sqlx::query(
             "INSERT INTO actions (tenant_id, id, user_id, idempotency_key, request_hash, request,
                 kind, status, claimed_at, attempts, reason, retry_after_s, external_id, client_id,
-                created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'sending', $8, 0, NULL, NULL, NULL, $9, $8, $8)",
+                created_at, updated_at, seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'sending', $8, 0, NULL, NULL, NULL, $9, $8, $8,
+                $10)",
         )
         .bind(ctx.tenant.s())
         .bind(id.to_string())
@@ -319,6 +323,7 @@ impl Db {
         .bind(kind_of(request))
         .bind(now)
         .bind(client_id.map(|c| c.to_string()))
+        .bind(seq)
         .execute(&mut *tx)
         .await?;
         let mut details = json!({ "kind": kind_of(request), "client_id": client_id });
@@ -359,6 +364,8 @@ impl Db {
     ) -> Result<StoredAction> {
         let now = now_millis();
         let mut tx = self.write_tx().await?;
+        // Taken before the update so every writer of the tenant locks the counter first.
+        let seq = reserve_seq(&mut tx, ctx.tenant, 1).await?;
         let (status, reason, after, external, event) = match outcome {
             ActionOutcome::Delivered { external_id } => (
                 "delivered",
@@ -380,7 +387,7 @@ impl Db {
         };
         let changed = sqlx::query(
             "UPDATE actions SET status = $3, reason = $4, retry_after_s = $5, external_id = $6,
-                attempts = attempts + 1, updated_at = $7
+                attempts = attempts + 1, updated_at = $7, seq = $9
              WHERE tenant_id = $1 AND id = $2 AND status = 'sending'
                AND COALESCE(claimed_at, 0) = $8",
         )
@@ -392,9 +399,19 @@ impl Db {
         .bind(external.clone())
         .bind(now)
         .bind(claimed_at.unwrap_or(0))
+        .bind(seq)
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        // Statuses WhatsApp sent before this outcome named its message apply now.
+        if changed > 0
+            && let ActionOutcome::Delivered {
+                external_id: Some(wamid),
+            } = outcome
+        {
+            crate::whatsapp::apply_waiting_statuses(&mut tx, ctx, &id.to_string(), wamid, now)
+                .await?;
+        }
         if changed > 0 {
             append(
                 &mut tx,
@@ -469,6 +486,34 @@ impl Db {
             actions,
             next_before,
         })
+    }
+
+    /// `user`'s actions that changed after `since` (up to `upto`), for the change feed:
+    /// each device learns how its actions ended, and what WhatsApp said of them later.
+    pub(crate) async fn action_changes(
+        &self,
+        tenant: TenantId,
+        user: Uuid,
+        since: i64,
+        upto: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, ActionRecord)>> {
+        let sql = format!(
+            "SELECT {COLS}, seq FROM actions
+             WHERE tenant_id = $1 AND user_id = $2 AND seq > $3 AND seq <= $4
+             ORDER BY seq LIMIT $5"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.s())
+            .bind(user.to_string())
+            .bind(since)
+            .bind(upto)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("seq")?, from_row(row)?.record)))
+            .collect()
     }
 
     /// A live client of the tenant with its last inbound WhatsApp time.

@@ -21,6 +21,7 @@ mod sync;
 mod tenants;
 mod upsert;
 mod users;
+mod whatsapp;
 
 pub use actions::{ActionOutcome, Claim, ClaimRequest, NewActionClient, StoredAction};
 pub use audit::AuditEntry;
@@ -34,6 +35,7 @@ pub use pool::{Backend, Db};
 pub use sync::{ChangeBatch, CursorTooOld, StoredChange};
 pub use tenants::{NewTenant, Tenant};
 pub use users::UserPatch;
+pub use whatsapp::{WebhookApplied, WhatsAppEvent};
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -57,6 +57,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "actions",
         sql: include_str!("../migrations/0009_actions.sql"),
     },
+    Migration {
+        version: 10,
+        name: "action_events",
+        sql: include_str!("../migrations/0010_action_events.sql"),
+    },
 ];
 
 pub(crate) async fn run(db: &Db) -> Result<()> {

@@ -42,6 +42,11 @@ pub enum StoredChange {
         seq: i64,
         id: uuid::Uuid,
     },
+    /// One of the caller's own actions, after a change of state.
+    Action {
+        seq: i64,
+        action: roost_api::actions::ActionRecord,
+    },
 }
 
 impl StoredChange {
@@ -53,7 +58,8 @@ impl StoredChange {
             | StoredChange::Knowledge { seq, .. }
             | StoredChange::KnowledgeDeleted { seq, .. }
             | StoredChange::Client { seq, .. }
-            | StoredChange::ClientDeleted { seq, .. } => *seq,
+            | StoredChange::ClientDeleted { seq, .. }
+            | StoredChange::Action { seq, .. } => *seq,
         }
     }
 }
@@ -138,6 +144,12 @@ impl Db {
             .await?;
         self.client_changes(tenant, user, acting, since, upto, limit, &mut changes)
             .await?;
+        for (seq, action) in self
+            .action_changes(tenant, user, since, upto, limit)
+            .await?
+        {
+            changes.push(StoredChange::Action { seq, action });
+        }
         let config_row = sqlx::query(
             "SELECT seq FROM tenant_configs WHERE tenant_id = $1 AND seq > $2 AND seq <= $3",
         )

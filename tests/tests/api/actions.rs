@@ -20,20 +20,20 @@ on_both_backends!(
     agents_act_only_for_their_clients_and_tenant,
 );
 
-const PHONE_ID: &str = "106540352242922";
-const TOKEN: &str = "EAAGm0PX4ZCpsBAvalid-token-1234";
+pub(crate) const PHONE_ID: &str = "106540352242922";
+pub(crate) const TOKEN: &str = "EAAGm0PX4ZCpsBAvalid-token-1234";
 const CLIENT_PHONE: &str = "+971 50 123 4567";
-const CLIENT_WA: &str = "971501234567";
-const NOT_ON_WHATSAPP: &str = "971509999999";
+pub(crate) const CLIENT_WA: &str = "971501234567";
+pub(crate) const NOT_ON_WHATSAPP: &str = "971509999999";
 const PAIR_LIMITED: &str = "971505555555";
 const HS_TOKEN: &str = "pat-na1-11111111-2222-3333-4444-555555555555";
 
 // ---- WhatsApp Cloud API stand-in ----------------------------------------------------------
 
 #[derive(Default)]
-struct Graph {
+pub(crate) struct Graph {
     /// Every message accepted: the effects.
-    accepted: Vec<Value>,
+    pub(crate) accepted: Vec<Value>,
     not_on_whatsapp: HashSet<String>,
     /// Numbers answered once with 131056 (pair rate limit).
     pair_limited_once: HashSet<String>,
@@ -41,6 +41,10 @@ struct Graph {
     throughput_once: bool,
     /// Hold the next accepted message's answer until notified.
     gate: Option<Arc<tokio::sync::Notify>>,
+    /// Numbers that wrote to the business: free-form messages reach them.
+    pub(crate) wrote: HashSet<String>,
+    /// The id the next accepted message gets, instead of a counter.
+    pub(crate) next_wamid: Option<String>,
 }
 
 fn graph_error(status: u16, code: i64, message: &str, details: &str) -> Reply {
@@ -115,8 +119,8 @@ fn graph_answer(g: &Mutex<Graph>, r: &Recorded) -> Reply {
         )
         .with_header("retry-after", "1");
     }
-    // Nobody wrote to the business: only templates go.
-    if kind != "template" {
+    // Only numbers that wrote in the last 24 hours get free-form messages.
+    if kind != "template" && !g.wrote.contains(&to) {
         return graph_error(
             400,
             131047,
@@ -125,10 +129,14 @@ fn graph_answer(g: &Mutex<Graph>, r: &Recorded) -> Reply {
         );
     }
     g.accepted.push(b.clone());
+    let wamid = g
+        .next_wamid
+        .take()
+        .unwrap_or_else(|| format!("wamid.HBgM{:04}", g.accepted.len()));
     let body = json!({
         "messaging_product": "whatsapp",
         "contacts": [{ "input": to, "wa_id": to }],
-        "messages": [{ "id": format!("wamid.HBgM{:04}", g.accepted.len()) }],
+        "messages": [{ "id": wamid }],
     })
     .to_string();
     match g.gate.take() {
@@ -141,7 +149,7 @@ fn graph_answer(g: &Mutex<Graph>, r: &Recorded) -> Reply {
     }
 }
 
-async fn whatsapp_standin() -> (StandIn, Arc<Mutex<Graph>>) {
+pub(crate) async fn whatsapp_standin() -> (StandIn, Arc<Mutex<Graph>>) {
     let graph: Arc<Mutex<Graph>> = Arc::default();
     {
         let mut g = graph.lock().unwrap();
@@ -153,7 +161,7 @@ async fn whatsapp_standin() -> (StandIn, Arc<Mutex<Graph>>) {
     (standin, graph)
 }
 
-fn effects(g: &Mutex<Graph>) -> usize {
+pub(crate) fn effects(g: &Mutex<Graph>) -> usize {
     g.lock().unwrap().accepted.len()
 }
 
@@ -237,18 +245,18 @@ async fn hubspot_standin() -> (StandIn, Arc<Mutex<Portal>>) {
 
 // ---- setup -------------------------------------------------------------------------------
 
-struct Company {
-    t: Tenant,
-    manager: Session,
-    agent: Session,
-    agent2: Session,
+pub(crate) struct Company {
+    pub(crate) t: Tenant,
+    pub(crate) manager: Session,
+    pub(crate) agent: Session,
+    pub(crate) agent2: Session,
     /// Listing ids L-0001…
-    listings: Vec<String>,
+    pub(crate) listings: Vec<String>,
     /// Client ids by external ref: C-1 (agent, CLIENT_PHONE), C-2 (agent2), C-3 (agent, pair limited).
-    clients: BTreeMap<String, String>,
+    pub(crate) clients: BTreeMap<String, String>,
 }
 
-async fn company(s: &TestServer, name: &str, slug: &str) -> Company {
+pub(crate) async fn company(s: &TestServer, name: &str, slug: &str) -> Company {
     let t = s.register(name, slug, "professional").await;
     let (_, manager) = s
         .add_user(&t, &format!("manager@{slug}.test"), &["manager"])
@@ -308,7 +316,7 @@ async fn company(s: &TestServer, name: &str, slug: &str) -> Company {
     }
 }
 
-async fn connect_whatsapp(s: &TestServer, c: &Company, base: &str, token: &str) {
+pub(crate) async fn connect_whatsapp(s: &TestServer, c: &Company, base: &str, token: &str) {
     let r = s
         .call(
             Method::PUT,
@@ -318,13 +326,14 @@ async fn connect_whatsapp(s: &TestServer, c: &Company, base: &str, token: &str) 
                 "phone_number_id": PHONE_ID, "access_token": token, "api_version": "v21.0",
                 "base_url": base, "app_secret": "meta-app-secret",
                 "template_name": "roost_showcase", "template_language": "en_US",
+                "webhook_verify_token": "verify-me-please",
             })),
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
 }
 
-async fn act(s: &TestServer, token: &str, key: &str, body: &Value) -> Resp {
+pub(crate) async fn act(s: &TestServer, token: &str, key: &str, body: &Value) -> Resp {
     let r = s
         .req(Method::POST, "/api/v1/actions", Some(token))
         .header("idempotency-key", key)
@@ -335,18 +344,18 @@ async fn act(s: &TestServer, token: &str, key: &str, body: &Value) -> Resp {
     Resp::from(r).await
 }
 
-fn showcase(client: Value, listings: &[&String], message: &str) -> Value {
+pub(crate) fn showcase(client: Value, listings: &[&String], message: &str) -> Value {
     json!({
         "kind": "send_showcase", "channel": "whatsapp", "client": client,
         "listings": listings, "message": message,
     })
 }
 
-fn existing(id: &str) -> Value {
+pub(crate) fn existing(id: &str) -> Value {
     json!({ "type": "existing", "id": id })
 }
 
-async fn audit_actions(s: &TestServer, c: &Company, target: &str) -> Vec<String> {
+pub(crate) async fn audit_actions(s: &TestServer, c: &Company, target: &str) -> Vec<String> {
     let audit = s.get("/api/v1/audit?limit=500", &c.t.admin.access).await;
     audit.body["events"]
         .as_array()

@@ -640,6 +640,55 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
             assert_eq!(r.status, want, "{role} PUT {path}: {}", r.body);
         }
     }
+    // WhatsApp webhooks are addressed by company and signed with its own app secret: B's
+    // signature means nothing at A's address (A has not connected WhatsApp), and B's own
+    // events (here naming A's action's id as a message id) touch nothing of A.
+    let b_slug = b.t.slug.clone();
+    let a_slug = a.t.slug.clone();
+    let event = json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{
+        "field": "messages", "value": { "messaging_product": "whatsapp",
+            "metadata": { "phone_number_id": "1065" },
+            "statuses": [{ "id": a_action_id, "status": "read", "timestamp": "1767225600",
+                           "recipient_id": "971500000000" }] } }] }] })
+    .to_string();
+    let sig = {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"beta").unwrap();
+        mac.update(event.as_bytes());
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    };
+    for (slug, want) in [(&a_slug, StatusCode::NOT_FOUND), (&b_slug, StatusCode::OK)] {
+        let r = s
+            .req(
+                Method::POST,
+                &format!("/api/v1/webhooks/whatsapp/{slug}"),
+                None,
+            )
+            .header("x-hub-signature-256", &sig)
+            .body(event.clone())
+            .send()
+            .await
+            .unwrap();
+        let r = roost_tests::Resp::from(r).await;
+        assert_eq!(r.status, want, "webhook of {slug}: {}", r.body);
+        assert_no_trace_of(&r.body, &a, "POST /webhooks/whatsapp");
+        let r = s
+            .call(
+                Method::GET,
+                &format!("/api/v1/webhooks/whatsapp/{slug}?hub.mode=subscribe&hub.verify_token=beta&hub.challenge=7"),
+                None,
+                None,
+            )
+            .await;
+        assert!(
+            r.status == StatusCode::NOT_FOUND || r.status == StatusCode::FORBIDDEN,
+            "handshake of {slug}: {}",
+            r.status
+        );
+        assert_no_trace_of(&r.body, &a, "GET /webhooks/whatsapp");
+    }
+    cover("get", "/api/v1/webhooks/whatsapp/{company}");
+    cover("post", "/api/v1/webhooks/whatsapp/{company}");
     let mine = s
         .get(&format!("/api/v1/actions/{a_action_id}"), &a.agent.access)
         .await;

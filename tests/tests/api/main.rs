@@ -14,3 +14,4 @@ mod knowledge;
 mod media;
 mod sync;
 mod tenants;
+mod webhooks;

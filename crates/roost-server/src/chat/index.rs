@@ -132,6 +132,8 @@ impl TenantData {
                 self.docs.set(row, meta, [&client.name, &data, ""], None);
                 put(&mut self.doc_by_row, row, Some(DocRecord::Client(client)));
             }
+            // Actions are not retrieval material.
+            StoredChange::Action { .. } => {}
             StoredChange::KnowledgeDeleted { id, .. } | StoredChange::ClientDeleted { id, .. } => {
                 if let Some(&row) = self.doc_rows.get(&id) {
                     self.docs.remove(row);

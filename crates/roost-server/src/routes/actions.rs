@@ -384,7 +384,13 @@ pub async fn create(
         ActionRequest::CreateLead { lead } => lead.listings.clone(),
     };
     let prepared = async {
-        let (client, last_inbound) = state.db.client_for_action(auth.tenant, client_id).await?;
+        let (client, recorded_inbound) = state.db.client_for_action(auth.tenant, client_id).await?;
+        // The window is the number's: the last time it wrote, as the webhook recorded.
+        let by_number = match crate::actions::whatsapp_number(&client) {
+            Some(n) => state.db.whatsapp_last_inbound(auth.tenant, &n).await?,
+            None => None,
+        };
+        let last_inbound = by_number.max(recorded_inbound);
         let mut listings = Vec::with_capacity(listing_ids.len());
         for id in &listing_ids {
             listings.push(state.db.listing(auth.tenant, *id).await?);
@@ -570,6 +576,9 @@ pub async fn put_whatsapp(
     }
     if let Some(l) = &req.template_language {
         printable("template_language", l, 16)?;
+    }
+    if let Some(v) = &req.webhook_verify_token {
+        printable("webhook_verify_token", v, 256)?;
     }
     // The client accepts them (this checks what the connector checks).
     roost_connectors::WhatsApp::new(

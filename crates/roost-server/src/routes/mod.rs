@@ -12,3 +12,4 @@ pub mod media;
 pub mod sync;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;

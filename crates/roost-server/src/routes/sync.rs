@@ -105,6 +105,7 @@ pub async fn changes(
             StoredChange::KnowledgeDeleted { seq, id } => Change::KnowledgeDeleted { seq, id },
             StoredChange::Client { seq, client } => Change::Client { seq, client },
             StoredChange::ClientDeleted { seq, id } => Change::ClientDeleted { seq, id },
+            StoredChange::Action { seq, action } => Change::Action { seq, action },
         })
         .collect();
     Ok(axum::Json(ChangePage {
