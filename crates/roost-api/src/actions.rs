@@ -164,3 +164,39 @@ pub struct HubSpotSettings {
     #[serde(default)]
     pub base_url: Option<String>,
 }
+
+/// Outgoing mail settings of a company (admins; write-only: the password is stored encrypted
+/// and never returned). Showcase emails come from `from_address` with replies to the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// The mail server (SMTP relay), e.g. `smtp.sendgrid.net`.
+    pub host: String,
+    /// Default: 465 for `tls`, 587 for `starttls`, 25 for `plain`.
+    #[serde(default)]
+    pub port: Option<u16>,
+    pub security: EmailSecurity,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The sender address, e.g. `listings@acme.example` (the relay must allow it).
+    pub from_address: String,
+    /// The sender name; default the company's name.
+    #[serde(default)]
+    pub from_name: Option<String>,
+}
+
+/// How the connection to the mail server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum EmailSecurity {
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// STARTTLS before anything else (port 587); refused if the server does not offer it.
+    Starttls,
+    /// No TLS: only for a relay on the server's own machine.
+    Plain,
+}

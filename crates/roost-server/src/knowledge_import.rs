@@ -149,11 +149,13 @@ fn parse(
                         external_id: c.id.clone(),
                         name: c.name.clone(),
                         email: c.email.clone(),
+                        // The normalised number (`+971…`); the WhatsApp column when there is
+                        // no phone column.
                         phone: c
                             .phone
                             .as_ref()
-                            .and_then(|p| serde_json::to_value(p).ok())
-                            .and_then(|v| v.as_str().map(str::to_string)),
+                            .or(c.whatsapp.as_ref())
+                            .map(|p| p.number.clone()),
                         agent_email: c.agent_email.clone(),
                         content_hash: hash_of(&data),
                         data,

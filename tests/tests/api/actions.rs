@@ -17,6 +17,7 @@ on_both_backends!(
     a_stale_claim_is_taken_over_once,
     whatsapp_failures_end_as_the_agent_can_act_on,
     leads_reach_roost_and_hubspot_once,
+    an_email_showcase_reaches_the_mail_server_once,
     agents_act_only_for_their_clients_and_tenant,
 );
 
@@ -300,6 +301,10 @@ pub(crate) async fn company(s: &TestServer, name: &str, slug: &str) -> Company {
         .as_array()
         .unwrap()
     {
+        // Imports keep the normalised number on the record (devices check it offline).
+        if c["external_id"] == "C-1" {
+            assert_eq!(c["phone"], "+971501234567", "{c}");
+        }
         clients.insert(
             c["external_id"].as_str().unwrap().to_string(),
             c["id"].as_str().unwrap().to_string(),
@@ -386,17 +391,19 @@ async fn a_showcase_is_sent_once_per_key(s: TestServer) {
     assert_eq!(r.field(), Some("Idempotency-Key"));
     let r = act(&s, &c.agent.access, "short", &body).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
-    // Email is another slice.
+    // Email is not connected for this company: recorded as failed, with what to do.
     let mut email = body.clone();
     email["channel"] = json!("email");
     let r = act(&s, &c.agent.access, "key-email-0001", &email).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-    assert_eq!(r.field(), Some("channel"));
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "failed");
     assert!(
-        r.body["error"]["message"]
+        r.body["reason"]
             .as_str()
             .unwrap()
-            .contains("email sending is not set up yet")
+            .contains("Email is not connected"),
+        "{}",
+        r.body
     );
 
     let first = act(&s, &c.agent.access, "key-showcase-0001", &body).await;
@@ -487,7 +494,8 @@ async fn a_showcase_is_sent_once_per_key(s: TestServer) {
             &c.agent.access,
         )
         .await;
-    assert_eq!(older.body["actions"].as_array().unwrap().len(), 1);
+    // The first and the failed email before it.
+    assert_eq!(older.body["actions"].as_array().unwrap().len(), 2);
     assert_eq!(older.body["actions"][0]["id"], first.body["id"]);
     assert!(older.body["next_before"].is_null());
     let one = s
@@ -902,4 +910,114 @@ async fn agents_act_only_for_their_clients_and_tenant(s: TestServer) {
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
+}
+
+async fn connect_email(s: &TestServer, token: &str, body: Value) -> Resp {
+    s.call(
+        Method::PUT,
+        "/api/v1/integrations/email",
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+async fn an_email_showcase_reaches_the_mail_server_once(s: TestServer) {
+    let Some(sink) =
+        roost_tests::smtp::SmtpSink::start(&["--rcpt", "bounce=550", "--rcpt", "busy=451"])
+    else {
+        return;
+    };
+    let c = company(&s, "Alpha Realty", "alpha").await;
+    let settings = json!({
+        "host": "127.0.0.1", "port": sink.port, "security": "plain",
+        "from_address": "listings@alpha.test",
+    });
+    // Admins only; what the connector would refuse is refused here, by field.
+    let r = connect_email(&s, &c.manager.access, settings.clone()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let mut open_relay = settings.clone();
+    open_relay["host"] = json!("smtp.example.com");
+    let r = connect_email(&s, &c.t.admin.access, open_relay).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.field(), Some("security"));
+    let mut no_from = settings.clone();
+    no_from["from_address"] = json!("listings");
+    let r = connect_email(&s, &c.t.admin.access, no_from).await;
+    assert_eq!(r.field(), Some("from_address"), "{}", r.body);
+    let mut half = settings.clone();
+    half["password"] = json!("s3cret");
+    let r = connect_email(&s, &c.t.admin.access, half).await;
+    assert_eq!(r.field(), Some("username"), "{}", r.body);
+    let r = connect_email(&s, &c.t.admin.access, settings).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+
+    let mut body = showcase(
+        existing(&c.clients["C-1"]),
+        &[&c.listings[0], &c.listings[1]],
+        "Two homes <b>you</b> will like",
+    );
+    body["channel"] = json!("email");
+    let first = act(&s, &c.agent.access, "key-email-0001", &body).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["status"], "delivered", "{}", first.body);
+    let id = first.body["id"].as_str().unwrap();
+    assert_eq!(
+        first.body["external_id"],
+        format!("<action-{id}@roost.local>").as_str()
+    );
+    let again = act(&s, &c.agent.access, "key-email-0001", &body).await;
+    assert_eq!(again.body, first.body);
+    let got = sink.received();
+    assert_eq!(got.len(), 1, "one email per key");
+    let (envelope, raw) = &got[0];
+    assert_eq!(envelope["mail_from"], "listings@alpha.test");
+    assert_eq!(envelope["rcpt_tos"], json!(["dana@example.com"]));
+    let flat = raw.replace("\r\n", "\n");
+    assert!(
+        flat.contains("Subject: 2 homes for you from Alpha Realty"),
+        "{flat}"
+    );
+    assert!(
+        flat.contains(&format!("Message-ID: <action-{id}@roost.local>")),
+        "{flat}"
+    );
+    assert!(
+        flat.contains("Reply-To:") && flat.contains("agent@alpha.test"),
+        "{flat}"
+    );
+    assert!(flat.contains("multipart/alternative"), "{flat}");
+    assert!(
+        flat.contains("&lt;b&gt;you&lt;/b&gt;"),
+        "the HTML part escapes the message"
+    );
+
+    // New clients need an address on this channel; refusals end as the agent can act on.
+    let mut no_address = showcase(
+        json!({ "type": "new", "name": "Noa", "phone": "+971 50 111 0000" }),
+        &[&c.listings[0]],
+        "hi",
+    );
+    no_address["channel"] = json!("email");
+    let r = act(&s, &c.agent.access, "key-email-0002", &no_address).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.field(), Some("client.email"));
+    let mut bounce = no_address.clone();
+    bounce["client"]["email"] = json!("bounce@example.com");
+    let r = act(&s, &c.agent.access, "key-email-0003", &bounce).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "failed", "{}", r.body);
+    assert!(
+        r.body["reason"].as_str().unwrap().contains("refused"),
+        "{}",
+        r.body
+    );
+    let mut busy = no_address;
+    busy["client"]["email"] = json!("busy@example.com");
+    let r = act(&s, &c.agent.access, "key-email-0004", &busy).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert!(r.header("retry-after").is_some(), "{}", r.body);
+    assert_eq!(sink.received().len(), 1, "refused mail is not stored");
+    let audit = audit_actions(&s, &c, id).await;
+    assert_eq!(audit, ["action.delivered", "action.created"], "{audit:?}");
 }

@@ -628,6 +628,11 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
                 "/api/v1/integrations/hubspot",
                 json!({ "private_app_token": "pat-beta" }),
             ),
+            (
+                "/api/v1/integrations/email",
+                json!({ "host": "127.0.0.1", "port": 2525, "security": "plain",
+                        "from_address": "listings@beta.test" }),
+            ),
         ] {
             let r = s
                 .call(Method::PUT, path, Some(&sess.access), Some(body))
@@ -698,6 +703,7 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
     cover("get", "/api/v1/actions/{id}");
     cover("put", "/api/v1/integrations/whatsapp");
     cover("put", "/api/v1/integrations/hubspot");
+    cover("put", "/api/v1/integrations/email");
 
     // Registration and logout: a new tenant never sees the others; logout ends only B's device.
     let c = s.register("Gamma Group", "gamma", "starter").await;

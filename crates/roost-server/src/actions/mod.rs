@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use roost_api::actions::{ActionRequest, HubSpotSettings, LeadInput, WhatsAppSettings};
+use roost_api::actions::{ActionRequest, Channel, HubSpotSettings, LeadInput, WhatsAppSettings};
 use roost_api::knowledge::Client;
 use roost_api::listings::Listing;
 use roost_connectors::hubspot::{Budget, HUBSPOT_BASE_URL};
@@ -34,9 +34,14 @@ use roost_db::{ActionOutcome, TenantId};
 
 use crate::state::AppState;
 
+mod email;
+
+pub use email::smtp_settings as email_settings;
+
 /// Names of the sealed settings in `integration_secrets`.
 pub const WHATSAPP_SECRET: &str = "whatsapp";
 pub const HUBSPOT_SECRET: &str = "hubspot";
+pub const EMAIL_SECRET: &str = "email";
 /// Graph API version used when the settings name none.
 pub const DEFAULT_API_VERSION: &str = "v21.0";
 /// Wait suggested for temporary failures that name none.
@@ -70,6 +75,8 @@ pub struct Prepared {
     pub client: Client,
     pub last_inbound: Option<i64>,
     pub listings: Vec<Listing>,
+    /// The acting user: an email showcase comes from them (replies go to them).
+    pub agent: roost_api::users::User,
 }
 
 /// Loads and opens a tenant's sealed settings; `Err` is a sentence for an admin.
@@ -118,7 +125,7 @@ fn now_ms() -> i64 {
     roost_db::now_millis()
 }
 
-fn retry(reason: impl Into<String>, after: Option<Duration>) -> ActionOutcome {
+pub(crate) fn retry(reason: impl Into<String>, after: Option<Duration>) -> ActionOutcome {
     let after_s = after.map_or(DEFAULT_RETRY_S, |d| {
         (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
     });
@@ -128,14 +135,14 @@ fn retry(reason: impl Into<String>, after: Option<Duration>) -> ActionOutcome {
     }
 }
 
-fn failed(reason: impl Into<String>) -> ActionOutcome {
+pub(crate) fn failed(reason: impl Into<String>) -> ActionOutcome {
     ActionOutcome::Failed {
         reason: reason.into(),
     }
 }
 
 /// Retry later (maybe after the service's wait), or failed with the sentence.
-fn outcome_of(e: ConnectorError) -> ActionOutcome {
+pub(crate) fn outcome_of(e: ConnectorError) -> ActionOutcome {
     match e {
         ConnectorError::Retryable { after, reason } => retry(reason, after),
         ConnectorError::Permanent { reason } | ConnectorError::NeedsAdmin { reason } => {
@@ -148,13 +155,21 @@ fn outcome_of(e: ConnectorError) -> ActionOutcome {
 pub async fn perform(
     state: &AppState,
     tenant: TenantId,
+    action_id: uuid::Uuid,
     request: &ActionRequest,
     prepared: &Prepared,
 ) -> ActionOutcome {
     match request {
-        ActionRequest::SendShowcase { message, .. } => {
-            showcase(state, tenant, message, prepared).await
-        }
+        ActionRequest::SendShowcase {
+            channel: Channel::Whatsapp,
+            message,
+            ..
+        } => showcase(state, tenant, message, prepared).await,
+        ActionRequest::SendShowcase {
+            channel: Channel::Email,
+            message,
+            ..
+        } => email::showcase(state, tenant, action_id, message, prepared).await,
         ActionRequest::CreateLead { lead } => push_lead(state, tenant, lead, prepared).await,
     }
 }
@@ -259,52 +274,77 @@ async fn showcase(
     }
 }
 
+/// How a listing reads in a showcase: its title, price and key facts, and a photo link
+/// when it has an absolute one.
+pub struct ListingLines {
+    pub title: String,
+    pub price: Option<String>,
+    /// The price, beds, size and community, joined with " · ".
+    pub facts: Vec<String>,
+    pub photo: Option<String>,
+}
+
+pub fn listing_lines(l: &Listing) -> ListingLines {
+    let mut facts = Vec::new();
+    let price = l
+        .price
+        .as_ref()
+        .map(|p| roost_api::money::format_amount(p.amount_minor, &p.currency));
+    if let Some(b) = l.bedrooms {
+        facts.push(if b == 0 {
+            "studio".to_string()
+        } else {
+            format!("{b} bed")
+        });
+    }
+    if let Some(a) = &l.size {
+        let unit = match a.unit {
+            roost_api::listings::AreaUnit::Sqft => "sqft",
+            roost_api::listings::AreaUnit::Sqm => "sqm",
+        };
+        facts.push(format!(
+            "{} {unit}",
+            roost_api::money::group_thousands(a.value.round().max(0.0) as u64)
+        ));
+    }
+    if let Some(c) = l.community.as_deref().filter(|c| !c.trim().is_empty()) {
+        facts.push(c.trim().to_string());
+    }
+    let title = l
+        .title
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or(&l.external_id)
+        .trim()
+        .to_string();
+    let photo = l
+        .photos
+        .iter()
+        .find(|p| p.starts_with("https://") || p.starts_with("http://"))
+        .cloned();
+    ListingLines {
+        title,
+        price,
+        facts,
+        photo,
+    }
+}
+
 /// The agent's message, then a line per listing: title, price, beds, size, community and a
 /// photo link when the listing has an absolute one. Cut to WhatsApp's text limit.
 pub fn showcase_text(message: &str, listings: &[Listing]) -> String {
     let mut out = message.trim().to_string();
     for (i, l) in listings.iter().enumerate() {
-        let mut facts = Vec::new();
-        if let Some(p) = &l.price {
-            facts.push(roost_api::money::format_amount(p.amount_minor, &p.currency));
-        }
-        if let Some(b) = l.bedrooms {
-            facts.push(if b == 0 {
-                "studio".to_string()
-            } else {
-                format!("{b} bed")
-            });
-        }
-        if let Some(a) = &l.size {
-            let unit = match a.unit {
-                roost_api::listings::AreaUnit::Sqft => "sqft",
-                roost_api::listings::AreaUnit::Sqm => "sqm",
-            };
-            facts.push(format!(
-                "{} {unit}",
-                roost_api::money::group_thousands(a.value.round().max(0.0) as u64)
-            ));
-        }
-        if let Some(c) = l.community.as_deref().filter(|c| !c.trim().is_empty()) {
-            facts.push(c.trim().to_string());
-        }
-        let title = l
-            .title
-            .as_deref()
-            .filter(|t| !t.trim().is_empty())
-            .unwrap_or(&l.external_id);
+        let lines = listing_lines(l);
         if !out.is_empty() || i > 0 {
             out.push_str("\n\n");
         }
-        out.push_str(&format!("{}. {}", i + 1, title.trim()));
+        out.push_str(&format!("{}. {}", i + 1, lines.title));
+        let facts: Vec<String> = lines.price.into_iter().chain(lines.facts).collect();
         if !facts.is_empty() {
             out.push_str(&format!("\n{}", facts.join(" · ")));
         }
-        if let Some(photo) = l
-            .photos
-            .iter()
-            .find(|p| p.starts_with("https://") || p.starts_with("http://"))
-        {
+        if let Some(photo) = lines.photo {
             out.push_str(&format!("\n{photo}"));
         }
     }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use roost_api::actions::{
-    ActionList, ActionRecord, ActionRequest, Channel, ClientRef, HubSpotSettings,
+    ActionList, ActionRecord, ActionRequest, Channel, ClientRef, EmailSettings, HubSpotSettings,
     IDEMPOTENCY_KEY_HEADER, MAX_SHOWCASE_LISTINGS, WhatsAppSettings,
 };
 use roost_api::users::Role;
@@ -18,7 +18,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::actions::{
-    DEFAULT_API_VERSION, HUBSPOT_SECRET, Prepared, STALE_CLAIM_MS, WHATSAPP_SECRET, perform,
+    DEFAULT_API_VERSION, EMAIL_SECRET, HUBSPOT_SECRET, Prepared, STALE_CLAIM_MS, WHATSAPP_SECRET,
+    perform,
 };
 use crate::error::{AppError, AppResult};
 use crate::extract::{Authed, Json, Path, Query};
@@ -87,17 +88,8 @@ async fn check(
 ) -> AppResult<(Option<NewActionClient>, Option<Uuid>)> {
     let (listings, listings_field) = match req {
         ActionRequest::SendShowcase {
-            channel,
-            client: _,
-            listings,
-            message,
+            listings, message, ..
         } => {
-            if *channel == Channel::Email {
-                return Err(unprocessable(
-                    "channel",
-                    "email sending is not set up yet: send the showcase on WhatsApp",
-                ));
-            }
             if listings.is_empty() || listings.len() > MAX_SHOWCASE_LISTINGS {
                 return Err(unprocessable(
                     "listings",
@@ -135,7 +127,9 @@ async fn check(
         }
     }
     match req {
-        ActionRequest::SendShowcase { client, .. } => match client {
+        ActionRequest::SendShowcase {
+            client, channel, ..
+        } => match client {
             ClientRef::Existing { id } => {
                 let (c, _) = state
                     .db
@@ -145,7 +139,17 @@ async fn check(
                 if !sees_all_clients(auth) && c.agent_user_id != Some(auth.user_id) {
                     return Err(AppError::not_found("client"));
                 }
-                if crate::actions::whatsapp_number(&c).is_none() {
+                let has_email = c.email.as_deref().is_some_and(|e| !e.trim().is_empty())
+                    || c.data["email"]
+                        .as_str()
+                        .is_some_and(|e| !e.trim().is_empty());
+                if *channel == Channel::Email && !has_email {
+                    return Err(unprocessable(
+                        "client.id",
+                        "the client has no email address: add one first",
+                    ));
+                }
+                if *channel == Channel::Whatsapp && crate::actions::whatsapp_number(&c).is_none() {
                     return Err(unprocessable(
                         "client.id",
                         "the client has no valid phone number for WhatsApp: add one first",
@@ -162,19 +166,25 @@ async fn check(
                     ));
                 }
                 let phone = phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
-                let Some(phone) = phone else {
+                if phone.is_none() && *channel == Channel::Whatsapp {
                     return Err(unprocessable(
                         "client.phone",
                         "a WhatsApp showcase needs the client's phone number",
                     ));
-                };
-                if normalize_number(phone).is_none() {
+                }
+                if phone.is_some_and(|p| normalize_number(p).is_none()) {
                     return Err(unprocessable(
                         "client.phone",
                         "expected a phone number with its country code, like +971 50 123 4567",
                     ));
                 }
                 let email = email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+                if email.is_none() && *channel == Channel::Email {
+                    return Err(unprocessable(
+                        "client.email",
+                        "an email showcase needs the client's email address",
+                    ));
+                }
                 if email.is_some_and(|e| !valid_email(e)) {
                     return Err(unprocessable("client.email", "not an email address"));
                 }
@@ -182,7 +192,7 @@ async fn check(
                     Some(NewActionClient {
                         name: name.to_string(),
                         email: email.map(str::to_string),
-                        phone: Some(phone.to_string()),
+                        phone: phone.map(str::to_string),
                         data: json!({ "source": "showcase" }),
                     }),
                     None,
@@ -395,15 +405,17 @@ pub async fn create(
         for id in &listing_ids {
             listings.push(state.db.listing(auth.tenant, *id).await?);
         }
+        let agent = state.db.user(auth.tenant, auth.user_id).await?;
         Ok::<_, DbError>(Prepared {
             client,
             last_inbound,
             listings,
+            agent,
         })
     }
     .await;
     let outcome = match prepared {
-        Ok(p) => perform(&state, auth.tenant, &req, &p).await,
+        Ok(p) => perform(&state, auth.tenant, claimed.record.id, &req, &p).await,
         // Removed between the check and now (a re-import): nothing was sent.
         Err(DbError::NotFound) => roost_db::ActionOutcome::Failed {
             reason: "The client or a listing was removed meanwhile: check them and send again."
@@ -612,6 +624,54 @@ pub async fn put_hubspot(
     http_url("base_url", req.base_url.as_deref())?;
     req.private_app_token = req.private_app_token.trim().to_string();
     seal(&state, &auth, HUBSPOT_SECRET, &req).await
+}
+
+/// Connects the company's outgoing mail server (admins), for showcases by email. The password
+/// is stored encrypted and never returned. Without TLS only a relay on the server's own
+/// machine is accepted.
+#[utoipa::path(
+    put, path = "/api/v1/integrations/email", tag = "actions",
+    request_body = EmailSettings,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn put_email(
+    State(state): State<AppState>,
+    auth: Authed,
+    Json(mut req): Json<EmailSettings>,
+) -> AppResult<StatusCode> {
+    auth.require(&[Role::Admin])?;
+    req.host = req.host.trim().to_string();
+    if req.host.is_empty() {
+        return Err(unprocessable(
+            "host",
+            "the mail server's host name is missing",
+        ));
+    }
+    printable("host", &req.host, 255)?;
+    req.from_address = req.from_address.trim().to_string();
+    if !valid_email(&req.from_address) {
+        return Err(unprocessable("from_address", "not an email address"));
+    }
+    if let Some(n) = &req.from_name {
+        printable("from_name", n, 200)?;
+    }
+    match (&req.username, &req.password) {
+        (Some(u), Some(p)) => {
+            printable("username", u, 512)?;
+            printable("password", p, 1024)?;
+        }
+        (None, None) => {}
+        (None, Some(_)) => return Err(unprocessable("username", "a password needs a username")),
+        (Some(_), None) => return Err(unprocessable("password", "a username needs a password")),
+    }
+    if req.port == Some(0) {
+        return Err(unprocessable("port", "expected a port from 1 to 65535"));
+    }
+    // The connector accepts them (this checks what it checks, e.g. TLS off only on loopback).
+    roost_connectors::email::Mailer::new(crate::actions::email_settings(&req, "Roost"))
+        .map_err(|e| unprocessable("security", e.to_string()))?;
+    seal(&state, &auth, EMAIL_SECRET, &req).await
 }
 
 async fn seal<T: serde::Serialize>(
