@@ -3,6 +3,7 @@
 
 mod chat_offline;
 mod outbox;
+mod outbox_server;
 mod photos;
 mod search;
 mod secrets;

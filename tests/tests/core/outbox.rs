@@ -422,7 +422,7 @@ async fn action(stream: TcpStream, state: &Mutex<State>, req: &Request) {
 // The device side.
 
 #[derive(Default)]
-struct TestStore {
+pub(crate) struct TestStore {
     secrets: Mutex<HashMap<SecretId, Vec<u8>>>,
 }
 
@@ -452,7 +452,7 @@ impl SecretStore for TestStore {
     }
 }
 
-fn now() -> Millis {
+pub(crate) fn now() -> Millis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
