@@ -22,6 +22,8 @@ pub struct Recorded {
     pub headers: Vec<(String, String)>,
     /// The body as JSON (`Null` when empty or not JSON).
     pub body: serde_json::Value,
+    /// The body's bytes as received (what a signature covers).
+    pub raw: Vec<u8>,
 }
 
 impl Recorded {
@@ -264,5 +266,6 @@ async fn read_request(conn: &mut TcpStream) -> std::io::Result<Option<Recorded>>
         query,
         headers,
         body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        raw: body.clone(),
     }))
 }

@@ -200,3 +200,16 @@ pub enum EmailSecurity {
     /// No TLS: only for a relay on the server's own machine.
     Plain,
 }
+
+/// A CRM other than HubSpot, reached by a signed webhook (admins; write-only): each lead is
+/// POSTed as JSON with `X-Roost-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`,
+/// `X-Roost-Event: lead.created` and an `Idempotency-Key` that is the same on every retry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CrmWebhookSettings {
+    /// The receiver's `https://` address.
+    pub url: String,
+    /// The shared signing secret (at least 16 characters).
+    pub secret: String,
+}

@@ -116,6 +116,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::actions::put_whatsapp))
         .routes(routes!(routes::actions::put_hubspot))
         .routes(routes!(routes::actions::put_email))
+        .routes(routes!(routes::actions::put_crm_webhook))
         .routes(routes!(
             routes::webhooks::whatsapp_verify,
             routes::webhooks::whatsapp_events

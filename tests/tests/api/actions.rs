@@ -18,6 +18,7 @@ on_both_backends!(
     whatsapp_failures_end_as_the_agent_can_act_on,
     leads_reach_roost_and_hubspot_once,
     an_email_showcase_reaches_the_mail_server_once,
+    leads_reach_a_signed_webhook_crm_once,
     agents_act_only_for_their_clients_and_tenant,
 );
 
@@ -1020,4 +1021,109 @@ async fn an_email_showcase_reaches_the_mail_server_once(s: TestServer) {
     assert_eq!(sink.received().len(), 1, "refused mail is not stored");
     let audit = audit_actions(&s, &c, id).await;
     assert_eq!(audit, ["action.delivered", "action.created"], "{audit:?}");
+}
+
+/// `t=<unix>,v1=<hex>` checked as a receiver would: HMAC-SHA256 of "<t>.<body>".
+fn roost_signature_ok(secret: &str, header: &str, body: &[u8]) -> bool {
+    use hmac::Mac;
+    let Some((t, v1)) = header
+        .split_once(',')
+        .and_then(|(t, v)| Some((t.strip_prefix("t=")?, v.strip_prefix("v1=")?)))
+    else {
+        return false;
+    };
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(t.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes()) == v1
+}
+
+async fn leads_reach_a_signed_webhook_crm_once(s: TestServer) {
+    let c = company(&s, "Alpha Realty", "alpha").await;
+    // The receiver fails once with 503, then takes everything.
+    let failures = Arc::new(Mutex::new(1));
+    let f = failures.clone();
+    let crm = StandIn::start(move |_r| {
+        let mut left = f.lock().unwrap();
+        if *left > 0 {
+            *left -= 1;
+            return Reply::json(503, json!({ "error": "maintenance" }))
+                .with_header("retry-after", "2");
+        }
+        Reply::json(202, json!({ "ok": true }))
+    })
+    .await;
+    const SECRET: &str = "whsec_0123456789abcdef";
+    let put = |body: Value| {
+        let s = &s;
+        let token = c.t.admin.access.clone();
+        async move {
+            s.call(
+                Method::PUT,
+                "/api/v1/integrations/crm-webhook",
+                Some(&token),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let r = put(json!({ "url": "ftp://crm.example", "secret": SECRET })).await;
+    assert_eq!(r.field(), Some("url"), "{}", r.body);
+    let r = put(json!({ "url": format!("{}/roost", crm.base), "secret": "short" })).await;
+    assert_eq!(r.field(), Some("secret"), "{}", r.body);
+    let r = put(json!({ "url": format!("{}/roost", crm.base), "secret": SECRET })).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+
+    let lead = json!({ "kind": "create_lead", "lead": {
+        "name": "Rana Lead", "phone": "+971 52 000 1111", "email": "rana@example.com",
+        "budget": { "amount_minor": 300_000_000, "currency": "AED" },
+        "interests": "3 bed villa", "listings": [c.listings[0]],
+    }});
+    // The receiver's 503: retry later with its wait; nothing is lost.
+    let r = act(&s, &c.agent.access, "key-crm-0001", &lead).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(r.header("retry-after"), Some("2"));
+    let first = act(&s, &c.agent.access, "key-crm-0001", &lead).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["status"], "delivered");
+    let again = act(&s, &c.agent.access, "key-crm-0001", &lead).await;
+    assert_eq!(again.body, first.body);
+
+    let got = crm.requests();
+    assert_eq!(
+        got.len(),
+        2,
+        "one failed and one accepted delivery, no more"
+    );
+    let id = first.body["id"].as_str().unwrap();
+    for r in &got {
+        assert_eq!(r.path, "/roost");
+        assert_eq!(r.header("x-roost-event"), Some("lead.created"));
+        assert_eq!(
+            r.header("idempotency-key"),
+            Some(id),
+            "the same key on every attempt"
+        );
+        assert!(
+            roost_signature_ok(SECRET, r.header("x-roost-signature").unwrap(), &r.raw),
+            "the signature covers the body"
+        );
+    }
+    let body = &got[1].body;
+    assert_eq!(body["lead"]["name"], "Rana Lead");
+    assert_eq!(body["lead"]["id"], first.body["client_id"]);
+    assert_eq!(body["lead"]["listings"][0]["id"], c.listings[0].as_str());
+    assert_eq!(body["agent"]["email"], "agent@alpha.test");
+
+    // A receiver that refuses the signature needs an admin.
+    crm.set_script(|_| Reply::json(401, json!({ "error": "bad signature" })));
+    let r = act(&s, &c.agent.access, "key-crm-0002", &lead).await;
+    assert_eq!(r.body["status"], "failed", "{}", r.body);
+    assert!(
+        r.body["reason"].as_str().unwrap().contains("admin"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.to_string().contains(SECRET));
 }

@@ -629,6 +629,10 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
                 json!({ "private_app_token": "pat-beta" }),
             ),
             (
+                "/api/v1/integrations/crm-webhook",
+                json!({ "url": "https://crm.beta.test/hook", "secret": "beta-secret-0123456789" }),
+            ),
+            (
                 "/api/v1/integrations/email",
                 json!({ "host": "127.0.0.1", "port": 2525, "security": "plain",
                         "from_address": "listings@beta.test" }),
@@ -704,6 +708,7 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
     cover("put", "/api/v1/integrations/whatsapp");
     cover("put", "/api/v1/integrations/hubspot");
     cover("put", "/api/v1/integrations/email");
+    cover("put", "/api/v1/integrations/crm-webhook");
 
     // Registration and logout: a new tenant never sees the others; logout ends only B's device.
     let c = s.register("Gamma Group", "gamma", "starter").await;

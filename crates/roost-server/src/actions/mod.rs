@@ -42,6 +42,7 @@ pub use email::smtp_settings as email_settings;
 pub const WHATSAPP_SECRET: &str = "whatsapp";
 pub const HUBSPOT_SECRET: &str = "hubspot";
 pub const EMAIL_SECRET: &str = "email";
+pub const CRM_WEBHOOK_SECRET: &str = "crm_webhook";
 /// Graph API version used when the settings name none.
 pub const DEFAULT_API_VERSION: &str = "v21.0";
 /// Wait suggested for temporary failures that name none.
@@ -170,7 +171,18 @@ pub async fn perform(
             message,
             ..
         } => email::showcase(state, tenant, action_id, message, prepared).await,
-        ActionRequest::CreateLead { lead } => push_lead(state, tenant, lead, prepared).await,
+        ActionRequest::CreateLead { lead } => {
+            // Both CRMs when both are connected; each is idempotent, so a retry after one of
+            // them failed repeats nothing.
+            let hubspot = push_lead(state, tenant, lead, prepared).await;
+            if !matches!(hubspot, ActionOutcome::Delivered { .. }) {
+                return hubspot;
+            }
+            match crm_webhook(state, tenant, action_id, lead, prepared).await {
+                ActionOutcome::Delivered { .. } => hubspot,
+                other => other,
+            }
+        }
     }
 }
 
@@ -352,6 +364,57 @@ pub fn showcase_text(message: &str, listings: &[Listing]) -> String {
         out = out.chars().take(TEXT_LIMIT - 1).collect::<String>() + "…";
     }
     out
+}
+
+/// The lead to the tenant's signed-webhook CRM, when one is connected.
+async fn crm_webhook(
+    state: &AppState,
+    tenant: TenantId,
+    action_id: uuid::Uuid,
+    lead: &LeadInput,
+    prepared: &Prepared,
+) -> ActionOutcome {
+    let cfg: roost_api::actions::CrmWebhookSettings =
+        match settings(state, tenant, CRM_WEBHOOK_SECRET, "CRM webhook").await {
+            Ok(Some(c)) => c,
+            Ok(None) => return ActionOutcome::Delivered { external_id: None },
+            Err(reason) => return failed(reason),
+        };
+    let hook = match roost_connectors::SignedWebhook::new(
+        state.actions.http.clone(),
+        &cfg.url,
+        cfg.secret.clone(),
+    ) {
+        Ok(h) => h,
+        Err(e) => {
+            return failed(format!(
+                "The CRM webhook settings are incomplete ({e}): an admin must correct them."
+            ));
+        }
+    };
+    let event = serde_json::json!({
+        "type": "lead.created",
+        "action_id": action_id,
+        "lead": {
+            "id": prepared.client.id,
+            "name": lead.name.trim(),
+            "phone": lead.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()),
+            "email": lead.email.as_deref().map(str::trim).filter(|e| !e.is_empty()),
+            "budget": lead.budget,
+            "interests": lead.interests,
+            "listings": prepared.listings.iter().map(|l| serde_json::json!({
+                "id": l.id, "external_id": l.external_id, "title": l.title,
+            })).collect::<Vec<_>>(),
+        },
+        "agent": { "id": prepared.agent.id, "name": prepared.agent.name, "email": prepared.agent.email },
+    });
+    match hook
+        .deliver("lead.created", &action_id.to_string(), &event)
+        .await
+    {
+        Ok(_) => ActionOutcome::Delivered { external_id: None },
+        Err(e) => outcome_of(ConnectorError::from(e)),
+    }
 }
 
 async fn push_lead(

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use roost_api::actions::{
-    ActionList, ActionRecord, ActionRequest, Channel, ClientRef, EmailSettings, HubSpotSettings,
-    IDEMPOTENCY_KEY_HEADER, MAX_SHOWCASE_LISTINGS, WhatsAppSettings,
+    ActionList, ActionRecord, ActionRequest, Channel, ClientRef, CrmWebhookSettings, EmailSettings,
+    HubSpotSettings, IDEMPOTENCY_KEY_HEADER, MAX_SHOWCASE_LISTINGS, WhatsAppSettings,
 };
 use roost_api::users::Role;
 use roost_api::{ErrorBody, ErrorCode};
@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::actions::{
-    DEFAULT_API_VERSION, EMAIL_SECRET, HUBSPOT_SECRET, Prepared, STALE_CLAIM_MS, WHATSAPP_SECRET,
-    perform,
+    CRM_WEBHOOK_SECRET, DEFAULT_API_VERSION, EMAIL_SECRET, HUBSPOT_SECRET, Prepared,
+    STALE_CLAIM_MS, WHATSAPP_SECRET, perform,
 };
 use crate::error::{AppError, AppResult};
 use crate::extract::{Authed, Json, Path, Query};
@@ -672,6 +672,32 @@ pub async fn put_email(
     roost_connectors::email::Mailer::new(crate::actions::email_settings(&req, "Roost"))
         .map_err(|e| unprocessable("security", e.to_string()))?;
     seal(&state, &auth, EMAIL_SECRET, &req).await
+}
+
+/// Connects a CRM other than HubSpot through a signed webhook (admins): every lead is POSTed
+/// to `url`, signed with `secret` (stored encrypted, never returned).
+#[utoipa::path(
+    put, path = "/api/v1/integrations/crm-webhook", tag = "actions",
+    request_body = CrmWebhookSettings,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn put_crm_webhook(
+    State(state): State<AppState>,
+    auth: Authed,
+    Json(mut req): Json<CrmWebhookSettings>,
+) -> AppResult<StatusCode> {
+    auth.require(&[Role::Admin])?;
+    req.url = req.url.trim().to_string();
+    http_url("url", Some(&req.url))?;
+    if req.secret.chars().count() < 16 {
+        return Err(unprocessable(
+            "secret",
+            "the signing secret needs at least 16 characters",
+        ));
+    }
+    printable("secret", &req.secret, 512)?;
+    seal(&state, &auth, CRM_WEBHOOK_SECRET, &req).await
 }
 
 async fn seal<T: serde::Serialize>(
