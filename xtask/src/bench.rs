@@ -21,6 +21,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("roost-embed", "embed"),
     ("roost-core", "search"),
     ("roost-core", "outbox"),
+    ("roost-tests", "actions"),
     ("roost-tests", "app"),
 ];
 

@@ -26,13 +26,12 @@ use roost_api::error::{ApiError, ErrorBody, ErrorCode};
 use roost_api::knowledge::Client;
 use roost_api::listings::{Listing, Price};
 use roost_api::sync::{Change, ChangePage};
-use roost_core::secrets::{SecretError, SecretId, SecretName};
+use roost_core::secrets::{SecretId, SecretName};
 use roost_core::{Account, Cache, CoreError, Outbox, OutboxEntry, SecretStore, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 use crate::sync_support::seeds;
 
@@ -135,7 +134,7 @@ impl StandIn {
     /// A session for a device that signed in here before: its refresh token in `store`,
     /// spent at once by `Session::restore`.
     async fn session(&self, root: &std::path::Path) -> Session {
-        let store = Arc::new(TestStore::default());
+        let store = Arc::new(roost_tests::memstore::MemoryStore::default());
         let account = account();
         let refresh = self.state.lock().unwrap().refresh.clone();
         store
@@ -420,37 +419,6 @@ async fn action(stream: TcpStream, state: &Mutex<State>, req: &Request) {
 
 // ---------------------------------------------------------------------------------------
 // The device side.
-
-#[derive(Default)]
-pub(crate) struct TestStore {
-    secrets: Mutex<HashMap<SecretId, Vec<u8>>>,
-}
-
-impl SecretStore for TestStore {
-    fn describe(&self) -> String {
-        "test store".into()
-    }
-    fn get(&self, id: &SecretId) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
-        Ok(self
-            .secrets
-            .lock()
-            .unwrap()
-            .get(id)
-            .cloned()
-            .map(Zeroizing::new))
-    }
-    fn set(&self, id: &SecretId, value: &[u8]) -> Result<(), SecretError> {
-        self.secrets
-            .lock()
-            .unwrap()
-            .insert(id.clone(), value.to_vec());
-        Ok(())
-    }
-    fn delete(&self, id: &SecretId) -> Result<(), SecretError> {
-        self.secrets.lock().unwrap().remove(id);
-        Ok(())
-    }
-}
 
 pub(crate) fn now() -> Millis {
     SystemTime::now()

@@ -21,7 +21,6 @@ use roost_tests::{Backend, TestServer};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::outbox::TestStore;
 use crate::sync_support::seeds;
 
 struct World {
@@ -78,7 +77,7 @@ async fn world(slug: &str) -> Option<World> {
     let session = Session::sign_in(
         &proxy.base(),
         root.path(),
-        Arc::new(TestStore::default()),
+        Arc::new(roost_tests::memstore::MemoryStore::default()),
         &LoginRequest {
             tenant: slug.into(),
             email: format!("agent@{slug}.test"),
@@ -279,7 +278,10 @@ async fn actions_happen_exactly_once_under_random_faults() {
             .count();
         assert_eq!(leads, n / 2, "seed {seed}: one client per lead");
         let stats = w.proxy.stats();
-        assert!(stats.faults >= 5, "seed {seed}: too few faults met: {stats:?}");
+        assert!(
+            stats.faults >= 5,
+            "seed {seed}: too few faults met: {stats:?}"
+        );
         eprintln!("seed {seed}: settled in {rounds} rounds, {stats:?}");
     }
 }
