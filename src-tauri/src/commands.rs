@@ -44,11 +44,22 @@ pub async fn sync_now<R: Runtime>(
     shell: State<'_, Shell>,
 ) -> AppResult<SyncStatus> {
     let device = shell.device()?;
-    device
+    let status = device
         .sync(&|s: &SyncStatus| {
             let _ = app.emit(roost_api::app::SYNC_EVENT, s);
         })
-        .await
+        .await?;
+    // "Sync now" is also "send now": queued actions go at once when the server answers.
+    // Offline, the schedule is woken so it retries every few seconds until it is back.
+    if status.online {
+        if let Err(e) = device.send_actions_now().await {
+            tracing::info!("actions not sent: {e}");
+        }
+        let _ = app.emit(OUTBOX_EVENT, ());
+    } else {
+        shell.wake_sync();
+    }
+    Ok(status)
 }
 
 #[tauri::command]

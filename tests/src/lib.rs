@@ -11,6 +11,7 @@ pub mod memstore;
 pub mod smtp;
 pub mod sse;
 pub mod synthetic;
+pub mod whatsapp_standin;
 
 use std::time::Duration;
 

@@ -9,6 +9,7 @@ pub mod bridge;
 pub mod form;
 pub mod format;
 pub mod markdown;
+pub mod outbox;
 mod screens;
 pub mod turn;
 

@@ -311,6 +311,20 @@ impl Cache {
         Ok(n as u32)
     }
 
+    /// Makes every queued action due at `now`, whatever its backoff: the agent asked to send
+    /// now ("Send now") and the network is back. Returns how many were waiting.
+    pub fn outbox_expedite(&self, now: Millis) -> CoreResult<u32> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE outbox SET next_attempt_at = ?1
+                 WHERE status = 'queued' AND next_attempt_at > ?1",
+                [now],
+            )
+            .at(&self.path)?;
+        Ok(n as u32)
+    }
+
     /// The earliest time a queued action is due, if any is.
     pub fn outbox_next_due(&self) -> CoreResult<Option<Millis>> {
         self.next_due()
@@ -445,7 +459,24 @@ fn validate(
             let (phone, email) = match client {
                 ClientRef::Existing { id } => {
                     let client = synced_client(conn, path, *id)?;
-                    (client.phone, client.email)
+                    // As the server reads them: the record's fields, else the import's
+                    // WhatsApp or phone column (kept as `{number, original}`) and email.
+                    let in_data = |key: &str| {
+                        let v = &client.data[key];
+                        v["number"].as_str().or(v.as_str()).map(str::to_string)
+                    };
+                    let phone = client
+                        .phone
+                        .clone()
+                        .filter(|p| !p.trim().is_empty())
+                        .or_else(|| in_data("whatsapp"))
+                        .or_else(|| in_data("phone"));
+                    let email = client
+                        .email
+                        .clone()
+                        .filter(|e| !e.trim().is_empty())
+                        .or_else(|| in_data("email"));
+                    (phone, email)
                 }
                 ClientRef::New { name, phone, email } => {
                     check_text("client.name", "the client's name", name, true)?;
@@ -796,6 +827,56 @@ mod tests {
             .build()
             .unwrap()
             .block_on(f)
+    }
+
+    #[test]
+    fn an_imported_clients_number_in_its_data_is_enough_for_whatsapp() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = cache_with_listings(dir.path(), 2);
+        let client = |id: u128, data: serde_json::Value| Change::Client {
+            seq: 10 + id as i64,
+            client: roost_api::knowledge::Client {
+                id: Uuid::from_u128(id),
+                external_id: format!("C-{id}"),
+                name: "Dana".into(),
+                email: None,
+                phone: None,
+                agent_user_id: None,
+                agent_email: None,
+                data,
+                updated_at: 1,
+            },
+        };
+        cache
+            .apply_page(&ChangePage {
+                changes: vec![
+                    client(
+                        1,
+                        serde_json::json!({ "whatsapp": { "number": "+971501112222" } }),
+                    ),
+                    client(2, serde_json::json!({ "email": "dana@example.com" })),
+                ],
+                next_cursor: 12,
+                has_more: false,
+                head: 12,
+                embedding_model: None,
+                scope: "agent".into(),
+            })
+            .unwrap();
+        let send = |id: u128, channel: Channel| ActionRequest::SendShowcase {
+            channel,
+            client: ClientRef::Existing {
+                id: Uuid::from_u128(id),
+            },
+            listings: vec![testdata::listing(0).id],
+            message: "hi".into(),
+        };
+        assert!(cache.enqueue_action(&send(1, Channel::Whatsapp)).is_ok());
+        assert!(cache.enqueue_action(&send(2, Channel::Email)).is_ok());
+        match cache.enqueue_action(&send(2, Channel::Whatsapp)) {
+            Err(CoreError::InvalidAction { field, .. }) => assert_eq!(field, "client.phone"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 
     #[test]

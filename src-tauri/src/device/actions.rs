@@ -36,6 +36,16 @@ impl Device {
         Ok(cache.outbox()?)
     }
 
+    /// "Send now": every queued action is due at once, whatever its backoff, then drained.
+    pub async fn send_actions_now(&self) -> AppResult<DrainReport> {
+        {
+            let reader = self.reader()?;
+            let cache = reader.lock().unwrap();
+            cache.outbox_expedite(now_millis())?;
+        }
+        self.drain_actions().await
+    }
+
     /// Sends the actions that are due, through a connection of its own to the cache (the
     /// reader stays free for search). Returns at once with an empty report when another
     /// drain is running.

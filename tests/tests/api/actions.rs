@@ -2,12 +2,15 @@
 //! against loopback stand-ins of the WhatsApp Cloud API and HubSpot that record every effect
 //! and answer with the documented success and error bodies.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use roost_tests::llm_standin::{Recorded, Reply, StandIn};
+pub(crate) use roost_tests::whatsapp_standin::{
+    NOT_ON_WHATSAPP, PAIR_LIMITED, PHONE_ID, TOKEN, effects, whatsapp_standin,
+};
 use roost_tests::{Resp, Session, Tenant, TestServer, on_both_backends};
 use serde_json::{Value, json};
 
@@ -22,150 +25,9 @@ on_both_backends!(
     agents_act_only_for_their_clients_and_tenant,
 );
 
-pub(crate) const PHONE_ID: &str = "106540352242922";
-pub(crate) const TOKEN: &str = "EAAGm0PX4ZCpsBAvalid-token-1234";
 const CLIENT_PHONE: &str = "+971 50 123 4567";
 pub(crate) const CLIENT_WA: &str = "971501234567";
-pub(crate) const NOT_ON_WHATSAPP: &str = "971509999999";
-const PAIR_LIMITED: &str = "971505555555";
 const HS_TOKEN: &str = "pat-na1-11111111-2222-3333-4444-555555555555";
-
-// ---- WhatsApp Cloud API stand-in ----------------------------------------------------------
-
-#[derive(Default)]
-pub(crate) struct Graph {
-    /// Every message accepted: the effects.
-    pub(crate) accepted: Vec<Value>,
-    not_on_whatsapp: HashSet<String>,
-    /// Numbers answered once with 131056 (pair rate limit).
-    pair_limited_once: HashSet<String>,
-    /// Answer the next request with 130429 (throughput).
-    throughput_once: bool,
-    /// Hold the next accepted message's answer until notified.
-    gate: Option<Arc<tokio::sync::Notify>>,
-    /// Numbers that wrote to the business: free-form messages reach them.
-    pub(crate) wrote: HashSet<String>,
-    /// The id the next accepted message gets, instead of a counter.
-    pub(crate) next_wamid: Option<String>,
-}
-
-fn graph_error(status: u16, code: i64, message: &str, details: &str) -> Reply {
-    Reply::json(
-        status,
-        json!({ "error": {
-            "message": message, "type": "OAuthException", "code": code,
-            "error_data": { "messaging_product": "whatsapp", "details": details },
-            "fbtrace_id": "AazXbT5yq9zQm7Lk2pR0Hn1",
-        }}),
-    )
-}
-
-fn graph_answer(g: &Mutex<Graph>, r: &Recorded) -> Reply {
-    let mut g = g.lock().unwrap();
-    if r.method != "POST" || r.path != format!("/v21.0/{PHONE_ID}/messages") {
-        return graph_error(
-            400,
-            100,
-            "Unsupported post request.",
-            "Object does not exist",
-        );
-    }
-    if r.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
-        return graph_error(
-            401,
-            190,
-            "Error validating access token: Session has expired.",
-            "",
-        );
-    }
-    if std::mem::take(&mut g.throughput_once) {
-        return graph_error(
-            400,
-            130429,
-            "(#130429) Rate limit hit",
-            "Cloud API message throughput has been reached.",
-        )
-        .with_header("retry-after", "1");
-    }
-    let b = &r.body;
-    let to = b["to"].as_str().unwrap_or_default().to_string();
-    let kind = b["type"].as_str().unwrap_or_default();
-    let shape_ok = b["messaging_product"] == "whatsapp"
-        && b["recipient_type"] == "individual"
-        && !to.is_empty()
-        && to.bytes().all(|c| c.is_ascii_digit())
-        && match kind {
-            "text" => b["text"]["body"].as_str().is_some_and(|t| !t.is_empty()),
-            "template" => {
-                b["template"]["name"].is_string() && b["template"]["language"]["code"].is_string()
-            }
-            _ => false,
-        };
-    if !shape_ok {
-        return graph_error(400, 100, "(#100) Invalid parameter", "bad body");
-    }
-    if g.not_on_whatsapp.contains(&to) {
-        return graph_error(
-            400,
-            131026,
-            "(#131026) Message Undeliverable",
-            "Message failed to send because the recipient is not a WhatsApp user.",
-        );
-    }
-    if g.pair_limited_once.remove(&to) {
-        return graph_error(
-            400,
-            131056,
-            "(#131056) (Business Account, Consumer Account) pair rate limit hit",
-            "Too many messages sent from this phone number to the same phone number in a short period of time.",
-        )
-        .with_header("retry-after", "1");
-    }
-    // Only numbers that wrote in the last 24 hours get free-form messages.
-    if kind != "template" && !g.wrote.contains(&to) {
-        return graph_error(
-            400,
-            131047,
-            "(#131047) Re-engagement message",
-            "More than 24 hours have passed since the customer last replied to this number.",
-        );
-    }
-    g.accepted.push(b.clone());
-    let wamid = g
-        .next_wamid
-        .take()
-        .unwrap_or_else(|| format!("wamid.HBgM{:04}", g.accepted.len()));
-    let body = json!({
-        "messaging_product": "whatsapp",
-        "contacts": [{ "input": to, "wa_id": to }],
-        "messages": [{ "id": wamid }],
-    })
-    .to_string();
-    match g.gate.take() {
-        Some(gate) => Reply::Gated {
-            first: vec![],
-            gate,
-            rest: vec![body],
-        },
-        None => Reply::json(200, serde_json::from_str(&body).unwrap()),
-    }
-}
-
-pub(crate) async fn whatsapp_standin() -> (StandIn, Arc<Mutex<Graph>>) {
-    let graph: Arc<Mutex<Graph>> = Arc::default();
-    {
-        let mut g = graph.lock().unwrap();
-        g.not_on_whatsapp.insert(NOT_ON_WHATSAPP.into());
-        g.pair_limited_once.insert(PAIR_LIMITED.into());
-    }
-    let g = graph.clone();
-    let standin = StandIn::start(move |r| graph_answer(&g, r)).await;
-    (standin, graph)
-}
-
-pub(crate) fn effects(g: &Mutex<Graph>) -> usize {
-    g.lock().unwrap().accepted.len()
-}
 
 // ---- HubSpot stand-in --------------------------------------------------------------------
 
@@ -323,20 +185,7 @@ pub(crate) async fn company(s: &TestServer, name: &str, slug: &str) -> Company {
 }
 
 pub(crate) async fn connect_whatsapp(s: &TestServer, c: &Company, base: &str, token: &str) {
-    let r = s
-        .call(
-            Method::PUT,
-            "/api/v1/integrations/whatsapp",
-            Some(&c.t.admin.access),
-            Some(json!({
-                "phone_number_id": PHONE_ID, "access_token": token, "api_version": "v21.0",
-                "base_url": base, "app_secret": "meta-app-secret",
-                "template_name": "roost_showcase", "template_language": "en_US",
-                "webhook_verify_token": "verify-me-please",
-            })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    roost_tests::whatsapp_standin::connect_whatsapp(s, &c.t.admin.access, base, token).await;
 }
 
 pub(crate) async fn act(s: &TestServer, token: &str, key: &str, body: &Value) -> Resp {

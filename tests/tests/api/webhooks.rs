@@ -290,7 +290,7 @@ async fn statuses_move_the_action_forward_and_reach_the_feed(s: TestServer) {
     assert!(reason.contains("WhatsApp"), "{reason}");
     let (seen, _) = feed_actions(&s, &c.agent.access, cursor).await;
     assert_eq!(
-        seen.iter().filter(|a| a["id"] == other_id).last().unwrap()["status"],
+        seen.iter().rfind(|a| a["id"] == other_id).unwrap()["status"],
         "failed"
     );
     let audit = crate::actions::audit_actions(&s, &c, other_id).await;

@@ -119,7 +119,7 @@ async fn world(slug: &str) -> Option<World> {
 }
 
 fn request(w: &World, n: usize) -> ActionRequest {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         ActionRequest::SendShowcase {
             channel: Channel::Email,
             client: ClientRef::Existing { id: w.client },

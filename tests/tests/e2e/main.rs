@@ -1,5 +1,7 @@
 //! End to end in the real webview: the built desktop app against a real server on loopback.
 
+mod actions;
+
 use std::time::Duration;
 
 use reqwest::Method;

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use roost_api::chat::{Citation, Rating, SourceKind};
 
+use super::actions;
 use super::chat::{TurnHandle, countdown, state};
 use super::{Ctx, Route};
 use crate::bridge::copy_to_clipboard;
@@ -238,6 +239,18 @@ fn Actions(turn: RwSignal<Turn>, notice: RwSignal<Option<String>>) -> impl IntoV
             }
         });
     };
+    // The listings the answer cites, for a showcase (at most one showcase's worth).
+    let cited = Memo::new(move |_| {
+        turn.with(|t| {
+            let mut ids: Vec<uuid::Uuid> = vec![];
+            for c in t.citations.iter().filter(|c| c.kind == SourceKind::Listing) {
+                if !ids.contains(&c.id) && ids.len() < roost_api::actions::MAX_SHOWCASE_LISTINGS {
+                    ids.push(c.id);
+                }
+            }
+            ids
+        })
+    });
     let rating = Memo::new(move |_| turn.with(|t| t.rating));
     let can_rate = Memo::new(move |_| turn.with(Turn::can_rate));
     let thumb = move |r: Rating| {
@@ -265,6 +278,15 @@ fn Actions(turn: RwSignal<Turn>, notice: RwSignal<Option<String>>) -> impl IntoV
             <Show when=move || can_rate.get()>
                 {thumb(Rating::Up)}
                 {thumb(Rating::Down)}
+            </Show>
+            <Show when=move || !cited.with(Vec::is_empty)>
+                <button type="button" class="chat-send-listings"
+                    on:click=move |_| actions::state().open_send(cited.get_untracked(), false)>
+                    {move || match cited.with(Vec::len) {
+                        1 => "Send this to a client".to_string(),
+                        _ => "Send these to a client".to_string(),
+                    }}
+                </button>
             </Show>
         </div>
     }

@@ -1,12 +1,12 @@
 //! One listing: photo gallery (from the device's photo cache), every attribute, description,
-//! coordinates as text. The actions issue adds "send to client" and "create lead" to the aside.
+//! coordinates as text; "send to client" and "create lead" in the aside.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use roost_api::listings::Listing;
 use uuid::Uuid;
 
-use super::Ctx;
+use super::{Ctx, actions};
 use crate::bridge::invoke;
 use crate::format;
 
@@ -89,6 +89,12 @@ fn Detail(listing: Listing) -> impl IntoView {
                 <h1 class="detail-title" id="detail-title">{format::title(&listing)}</h1>
                 <p class="detail-facts">{format::facts(&listing)}</p>
                 <p class="muted">{format::place(&listing)}</p>
+                <div class="detail-actions">
+                    <button class="primary" id="send-to-client"
+                        on:click=move |_| actions::state().open_send(vec![id], false)>"Send to client"</button>
+                    <button id="create-lead"
+                        on:click=move |_| actions::state().open_lead(vec![id])>"Create lead"</button>
+                </div>
                 <dl class="attributes">
                     {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
                 </dl>

@@ -1,5 +1,7 @@
 //! The screens and the state they share.
 
+mod actions;
+mod activity;
 mod answer;
 mod chat;
 mod listing;
@@ -12,6 +14,7 @@ mod source;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use roost_api::app::{AppState, SYNC_EVENT, SyncPhase, SyncStatus};
+use roost_api::listings::Listing;
 use uuid::Uuid;
 
 use crate::brand::theme_css;
@@ -27,6 +30,8 @@ pub enum Route {
     Knowledge(Uuid),
     /// A client a chat answer cites.
     Client(Uuid),
+    /// The agent's actions (showcases, leads) and where each stands.
+    Activity,
 }
 
 impl Route {
@@ -44,6 +49,7 @@ pub fn back_label(to: Route) -> &'static str {
     match to {
         Route::Chat => "← Back to chat",
         Route::Settings => "← Back to settings",
+        Route::Activity => "← Back to activity",
         _ => "← Back to results",
     }
 }
@@ -85,6 +91,38 @@ impl Ctx {
             .unwrap_or_default()
     }
 
+    /// The first photo of a listing through the photo protocol, as the search cards show it.
+    pub fn cover(self, l: &Listing) -> Option<String> {
+        (!l.photos.is_empty()).then(|| format!("{}/{}/0", self.photo_base(), l.id))
+    }
+
+    /// The company's name as its config has it (else as the account knows it).
+    pub fn company_name(self) -> String {
+        self.app
+            .with_untracked(|a| {
+                let s = a.as_ref()?.signed_in.as_ref()?;
+                Some(
+                    s.config
+                        .as_ref()
+                        .map(|c| c.config.company_info.name.clone())
+                        .filter(|n| !n.trim().is_empty())
+                        .unwrap_or_else(|| s.company_name.clone()),
+                )
+            })
+            .unwrap_or_default()
+    }
+
+    /// The signed-in user's name.
+    pub fn user_name(self) -> String {
+        self.app
+            .with_untracked(|a| {
+                a.as_ref()
+                    .and_then(|a| a.signed_in.as_ref())
+                    .map(|s| s.name.clone())
+            })
+            .unwrap_or_default()
+    }
+
     pub fn currency(self) -> String {
         self.app
             .with(|a| {
@@ -120,6 +158,7 @@ pub fn App() -> impl IntoView {
     };
     provide_context(ctx);
     chat::provide_state();
+    actions::provide_state();
 
     spawn_local(async move {
         listen::<SyncStatus>(SYNC_EVENT, move |s| {

@@ -1,5 +1,6 @@
 //! Search and browse: one box that understands "3 bed villa under 4M in Arabian Ranches",
-//! filter controls that show what was read from it, facet counts, cards, more on demand.
+//! filter controls that show what was read from it, facet counts, cards, more on demand. Cards
+//! can be picked (up to a showcase's worth) to send to a client or link to a lead.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -8,7 +9,7 @@ use roost_api::listings::Listing;
 use roost_api::search::Filters;
 use uuid::Uuid;
 
-use super::{Ctx, Route};
+use super::{Ctx, Route, actions};
 use crate::bridge::invoke;
 use crate::form::{FilterForm, amount_hint, chips};
 use crate::format;
@@ -186,6 +187,7 @@ pub fn Search() -> impl IntoView {
             <Show when=move || (s.cards.with(Vec::len) as u64) < total()>
                 <button class="more" id="more" on:click=move |_| run(s, currency.get_untracked(), false, true)>"Show more"</button>
             </Show>
+            <SelectionBar/>
         </section>
     }
 }
@@ -193,27 +195,59 @@ pub fn Search() -> impl IntoView {
 #[component]
 fn Card(listing: Listing) -> impl IntoView {
     let ctx = Ctx::get();
+    let a = actions::state();
     let id = listing.id;
-    let photo = (!listing.photos.is_empty()).then(|| format!("{}/{id}/0", ctx.photo_base()));
+    let photo = ctx.cover(&listing);
     let price = listing
         .price
         .as_ref()
         .map(format::price)
         .unwrap_or_else(|| "Price on request".into());
+    let title = format::title(&listing);
+    let picked = move || a.is_selected(id);
     view! {
-        <li>
+        <li class="card-item" class:selected=picked>
             <button class="card" data-id=id.to_string() on:click=move |_| ctx.route.set(Route::Listing(id))>
                 <div class="card-photo">
                     {photo.map(|src| view! { <img src=src alt="" loading="lazy"/> })}
                 </div>
                 <div class="card-body">
                     <div class="card-price">{price}</div>
-                    <div class="card-title">{format::title(&listing)}</div>
+                    <div class="card-title">{title.clone()}</div>
                     <div class="card-facts">{format::facts(&listing)}</div>
                     <div class="card-place muted">{format::place(&listing)}</div>
                 </div>
             </button>
+            <button type="button" class="card-select" data-id=id.to_string()
+                role="checkbox" aria-checked=move || picked().to_string()
+                aria-label=format!("Pick {title}")
+                title=move || if picked() { "Picked — click to drop" } else { "Pick to send or link to a lead" }
+                on:click=move |_| a.toggle(id)>
+                <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path d="M5 12.5l4.5 4.5L19 7.5"/></svg>
+            </button>
         </li>
+    }
+}
+
+/// The picked results: how many, send them, make a lead of them, or start over.
+#[component]
+fn SelectionBar() -> impl IntoView {
+    let a = actions::state();
+    let count = move || a.selected.with(Vec::len);
+    view! {
+        <Show when=move || { count() > 0 }>
+            <div class="selection-bar" id="selection-bar" role="region" aria-label="Picked listings">
+                <span class="selection-count" id="selection-count">{move || format!("{} selected", count())}</span>
+                <span class="selection-note" id="selection-note" role="status">{move || a.selection_note.get()}</span>
+                <div class="selection-buttons">
+                    <button type="button" class="link" id="clear-selection" on:click=move |_| a.clear_selection()>"Clear"</button>
+                    <button type="button" id="lead-selection"
+                        on:click=move |_| a.open_lead(a.selected.get_untracked())>"Create lead"</button>
+                    <button type="button" class="primary" id="send-selection"
+                        on:click=move |_| a.open_send(a.selected.get_untracked(), true)>"Send to client"</button>
+                </div>
+            </div>
+        </Show>
     }
 }
 

@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use roost_api::app::{AppState, SyncPhase, SyncStatus};
 use roost_api::users::Role;
 
-use super::{Ctx, Route, chat, listing, no_args, search, settings, source};
+use super::{Ctx, Route, actions, activity, chat, listing, no_args, search, settings, source};
 use crate::bridge::{invoke, now_millis};
 use crate::format;
 
@@ -14,8 +14,10 @@ use crate::format;
 pub fn Shell() -> impl IntoView {
     let ctx = Ctx::get();
     search::provide_state();
-    // A new sign-in starts with an empty chat.
+    // A new sign-in starts with an empty chat, no selection and its own outbox.
     chat::state().reset();
+    let acts = actions::state();
+    acts.reset();
     // Detail screens return to the screen they were opened from.
     Effect::new(move |_| {
         let route = ctx.route.get();
@@ -43,31 +45,32 @@ pub fn Shell() -> impl IntoView {
                 .is_some_and(|c| c.config.company_info.logo_url.is_some())
         })
     };
-    let search_on = move || {
+    let search_on = Memo::new(move |_| {
         ctx.app.with(|a| {
             a.as_ref()
                 .and_then(|a| a.signed_in.as_ref())
                 .and_then(|s| s.config.as_ref())
                 .is_none_or(|c| c.config.features.property_search)
         })
-    };
-    let chat_on = move || {
+    });
+    let chat_on = Memo::new(move |_| {
         ctx.app.with(|a| {
             a.as_ref()
                 .and_then(|a| a.signed_in.as_ref())
                 .and_then(|s| s.config.as_ref())
                 .is_none_or(|c| c.config.features.chat)
         })
-    };
+    });
     // Which tab a detail screen belongs to.
     let section = move || match ctx.route.get() {
         r if r.is_detail() => ctx.back.get(),
         r => r,
     };
-    let empty = move || {
+    // A memo, so sync progress does not draw the open screen anew.
+    let empty = Memo::new(move |_| {
         ctx.sync
             .with(|s| s.listings == 0 && s.last_synced.is_none())
-    };
+    });
     let logo_src = format!("{}/logo", ctx.photo_base());
 
     view! {
@@ -83,16 +86,25 @@ pub fn Shell() -> impl IntoView {
                 <RoleSwitcher/>
             </header>
             <nav class="tabs" aria-label="Main">
-                <Show when=search_on>
+                <Show when=move || search_on.get()>
                     <button class="tab" id="nav-search"
                         class:active=move || section() == Route::Search
                         on:click=move |_| ctx.route.set(Route::Search)>"Search"</button>
                 </Show>
-                <Show when=chat_on>
+                <Show when=move || chat_on.get()>
                     <button class="tab" id="nav-chat"
                         class:active=move || section() == Route::Chat
                         on:click=move |_| ctx.route.set(Route::Chat)>"Chat"</button>
                 </Show>
+                <button class="tab" id="nav-activity"
+                    class:active=move || section() == Route::Activity
+                    on:click=move |_| ctx.route.set(Route::Activity)>
+                    "Activity"
+                    <Show when=move || { acts.pending() > 0 }>
+                        <span class="tab-badge" id="activity-badge"
+                            aria-label=move || format!("{} waiting", acts.pending())>{move || acts.pending()}</span>
+                    </Show>
+                </button>
                 <button class="tab" id="nav-settings"
                     class:active=move || ctx.route.get() == Route::Settings
                     on:click=move |_| ctx.route.set(Route::Settings)>"Settings"</button>
@@ -100,25 +112,27 @@ pub fn Shell() -> impl IntoView {
             <main class="content">
                 {move || {
                     // Chat can answer from the server before the first sync is over.
-                    if empty() && !matches!(ctx.route.get(), Route::Settings | Route::Chat) {
+                    if empty.get() && !matches!(ctx.route.get(), Route::Settings | Route::Chat | Route::Activity) {
                         return view! { <FirstSync/> }.into_any();
                     }
                     match ctx.route.get() {
-                        Route::Search if search_on() => view! { <search::Search/> }.into_any(),
+                        Route::Search if search_on.get() => view! { <search::Search/> }.into_any(),
                         Route::Search => view! {
                             <p class="notice">"Listing search is turned off for your company."</p>
                         }.into_any(),
                         Route::Listing(id) => view! { <listing::ListingDetail id=id/> }.into_any(),
                         Route::Settings => view! { <settings::Settings/> }.into_any(),
-                        Route::Chat if chat_on() => view! { <chat::Chat/> }.into_any(),
+                        Route::Chat if chat_on.get() => view! { <chat::Chat/> }.into_any(),
                         Route::Chat => view! {
                             <p class="notice">"Chat is turned off for your company."</p>
                         }.into_any(),
                         Route::Knowledge(id) => view! { <source::KnowledgeDetail id=id/> }.into_any(),
                         Route::Client(id) => view! { <source::ClientDetail id=id/> }.into_any(),
+                        Route::Activity => view! { <activity::Activity/> }.into_any(),
                     }
                 }}
             </main>
+            <actions::Overlays/>
         </div>
     }
 }

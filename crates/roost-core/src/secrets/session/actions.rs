@@ -95,7 +95,9 @@ fn unreachable(url: &str, e: &reqwest::Error) -> String {
     } else {
         "the connection broke"
     };
-    format!("Could not reach the server ({why}); it will be sent again. ({url}: {e})")
+    // The details are for the log; the agent reads the sentence in the Activity screen.
+    tracing::info!(url, error = %e, "an action did not reach the server");
+    format!("Could not reach the server ({why}); it will be sent again.")
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not used by Roost's server).
