@@ -10,9 +10,9 @@ use std::time::Instant;
 use reqwest::{Method, StatusCode};
 use roost_api::actions::{ActionRequest, ActionStatus, Channel, ClientRef, LeadInput};
 use roost_api::auth::LoginRequest;
+use roost_core::secrets::memory::MemoryStore;
 use roost_core::{Outbox, Session};
 use roost_tests::llm_standin::{Reply, StandIn};
-use roost_tests::memstore::MemoryStore;
 use roost_tests::{Backend, TestServer, listings_csv};
 use serde_json::json;
 

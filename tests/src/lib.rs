@@ -7,7 +7,6 @@
 pub mod desktop;
 pub mod faults;
 pub mod llm_standin;
-pub mod memstore;
 pub mod smtp;
 pub mod sse;
 pub mod synthetic;

@@ -216,31 +216,7 @@ pub fn client_matches(c: &Client, query: &str) -> bool {
         })
 }
 
-/// 7 to 15 digits with the usual separators and an optional leading `+` (as the device
-/// checks it).
-pub fn phone_ok(phone: &str) -> bool {
-    let p = phone.trim();
-    let body = p.strip_prefix('+').unwrap_or(p);
-    let digits = body.chars().filter(char::is_ascii_digit).count();
-    body.chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.'))
-        && (7..=15).contains(&digits)
-}
-
-pub fn email_ok(email: &str) -> bool {
-    let e = email.trim();
-    match e.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !e.contains(char::is_whitespace)
-        }
-        None => false,
-    }
-}
+pub use roost_api::actions::{looks_like_email as email_ok, looks_like_phone as phone_ok};
 
 fn some_text(s: &str) -> Option<String> {
     let t = s.trim();

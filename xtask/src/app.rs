@@ -174,12 +174,13 @@ pub fn build_deb(ctx: &Ctx, models: &crate::models::Models) -> Result<PathBuf> {
         let mut cmd = Command::new(&cli);
         cmd.args(["build", "--bundles", "deb", "--config"])
             .arg(&overlay)
+            .args(["--", "--profile", "dist"])
             .current_dir(&ctx.root)
             .env("TAURI_APP_PATH", "src-tauri")
             .env("CARGO_TARGET_DIR", &ctx.target_dir);
         run_cmd(&mut cmd)
     })?;
-    let dir = ctx.target_dir.join("release/bundle/deb");
+    let dir = ctx.target_dir.join("dist/bundle/deb");
     let deb = std::fs::read_dir(&dir)
         .with_context(|| format!("no bundle folder {}", dir.display()))?
         .flatten()

@@ -28,6 +28,7 @@ commands:
   demo          build and run the server in demo mode and the desktop app
                 signed in to it
   app           build the UI (wasm) and the desktop app
+  deb           build the release .deb (with the search model and ONNX Runtime)
   bench         run the benchmarks and write docs/benchmarks.md
   models        fetch the embedding model and ONNX Runtime (into
                 $ROOST_MODELS_DIR or ~/.cache/roost/models) and print
@@ -60,6 +61,17 @@ fn run(args: Vec<String>) -> Result<()> {
             .and_then(|()| setup::ensure_tools(&ctx))
             .and_then(|()| app::ensure_tools(&ctx))
             .and_then(|()| app::build_app(&ctx).map(drop)),
+        "deb" => no_args(command, rest)
+            .and_then(|()| setup::ensure_tools(&ctx))
+            .and_then(|()| app::ensure_tools(&ctx))
+            .and_then(|()| models::ensure(&ctx))
+            .and_then(|()| {
+                let models = ctx.models().context("the model files are not set up")?;
+                let deb = app::build_deb(&ctx, models)?;
+                let mb = std::fs::metadata(&deb)?.len() as f64 / (1024.0 * 1024.0);
+                println!("{} ({mb:.1} MB)", deb.display());
+                Ok(())
+            }),
         "models" => no_args(command, rest).and_then(|()| models::print_env(&ctx)),
         "pg-check" => no_args(command, rest).and_then(|()| postgres::check(&ctx)),
         "help" | "-h" | "--help" => {

@@ -14,6 +14,32 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// Listings one showcase may carry.
 pub const MAX_SHOWCASE_LISTINGS: usize = 10;
 
+/// A phone number as people type it: 7 to 15 digits with the usual separators and an
+/// optional leading `+`. One rule for the form, the device and the server.
+pub fn looks_like_phone(phone: &str) -> bool {
+    let p = phone.trim();
+    let body = p.strip_prefix('+').unwrap_or(p);
+    let digits = body.chars().filter(char::is_ascii_digit).count();
+    body.chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.'))
+        && (7..=15).contains(&digits)
+}
+
+/// An email address that a mail server could take: `local@domain.tld`, no spaces, at most
+/// 254 characters. (Deliverability is the mail server's to say.)
+pub fn looks_like_email(email: &str) -> bool {
+    let e = email.trim();
+    e.len() <= 254
+        && !e.contains(char::is_whitespace)
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+}
+
 /// What the agent asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

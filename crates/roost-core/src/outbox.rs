@@ -550,13 +550,7 @@ fn check_text(field: &str, what: &str, text: &str, required: bool) -> CoreResult
 
 /// Digits with the usual separators and an optional leading `+`; 7 to 15 digits (E.164).
 fn check_phone(field: &str, phone: &str) -> CoreResult<()> {
-    let p = phone.trim();
-    let body = p.strip_prefix('+').unwrap_or(p);
-    let digits = body.chars().filter(char::is_ascii_digit).count();
-    let allowed = body
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.'));
-    if allowed && (7..=15).contains(&digits) {
+    if roost_api::actions::looks_like_phone(phone) {
         Ok(())
     } else {
         Err(invalid(
@@ -567,18 +561,7 @@ fn check_phone(field: &str, phone: &str) -> CoreResult<()> {
 }
 
 fn check_email(field: &str, email: &str) -> CoreResult<()> {
-    let e = email.trim();
-    let ok = match e.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !e.contains(char::is_whitespace)
-        }
-        None => false,
-    };
+    let ok = roost_api::actions::looks_like_email(email);
     if ok {
         Ok(())
     } else {

@@ -7,8 +7,8 @@
 //! makes the cache unreadable and a silently forgotten refresh token signs the user out.
 
 mod keyring_store;
-#[cfg(test)]
-pub(crate) mod memory;
+#[cfg(any(test, feature = "test-support"))]
+pub mod memory;
 mod session;
 
 use std::fmt;

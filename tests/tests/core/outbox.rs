@@ -134,7 +134,7 @@ impl StandIn {
     /// A session for a device that signed in here before: its refresh token in `store`,
     /// spent at once by `Session::restore`.
     async fn session(&self, root: &std::path::Path) -> Session {
-        let store = Arc::new(roost_tests::memstore::MemoryStore::default());
+        let store = Arc::new(roost_core::secrets::memory::MemoryStore::default());
         let account = account();
         let refresh = self.state.lock().unwrap().refresh.clone();
         store

@@ -77,7 +77,7 @@ async fn world(slug: &str) -> Option<World> {
     let session = Session::sign_in(
         &proxy.base(),
         root.path(),
-        Arc::new(roost_tests::memstore::MemoryStore::default()),
+        Arc::new(roost_core::secrets::memory::MemoryStore::default()),
         &LoginRequest {
             tenant: slug.into(),
             email: format!("agent@{slug}.test"),

@@ -1,5 +1,6 @@
-//! An in-memory [`SecretStore`] for unit tests of code that takes a store. Compiled only
-//! for tests: at run time there is no fallback from the real keystore to this.
+//! An in-memory [`SecretStore`] for tests and benches of code that takes a store. Compiled
+//! only for tests and with the `test-support` feature (the integration tests and benches
+//! enable it); nothing ever falls back from the real keystore to this.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,7 +10,7 @@ use zeroize::Zeroizing;
 use super::{SecretError, SecretId, SecretStore};
 
 #[derive(Debug, Default)]
-pub(crate) struct MemoryStore {
+pub struct MemoryStore {
     secrets: Mutex<HashMap<SecretId, Vec<u8>>>,
 }
 

@@ -72,11 +72,7 @@ fn sees_all_clients(auth: &Authed) -> bool {
 }
 
 fn valid_email(e: &str) -> bool {
-    let e = e.trim();
-    e.len() <= 254
-        && e.split_once('@')
-            .is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !d.starts_with('.'))
-        && !e.chars().any(char::is_whitespace)
+    roost_api::actions::looks_like_email(e)
 }
 
 /// Checks what can be checked before claiming the key; returns the client to create (for a
