@@ -143,22 +143,24 @@ impl TestServer {
         tweak: impl FnOnce(&mut Settings),
         embedder: Option<std::sync::Arc<roost_embed::Embedder>>,
     ) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
         let mut settings = Settings {
             data_dir: dir.path().to_path_buf(),
             database_url: Some(database_url.clone()),
             // Tests sign in often; the limiter has its own tests.
             login_per_account_per_minute: 1000,
             login_per_ip_per_minute: 10_000,
+            // Links in messages to clients point here.
+            public_url: Some(format!("http://{addr}")),
             ..Settings::default()
         };
         tweak(&mut settings);
         let state = roost_server::build_state_with(settings, embedder)
             .await
             .expect("server state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
         let kept = state.clone();
         let serving = tokio::spawn(async move {

@@ -101,6 +101,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(listings::get))
         .routes(routes!(media::upload))
         .routes(routes!(media::get))
+        .routes(routes!(media::public_get))
         .routes(routes!(imports::report))
         .routes(routes!(imports::problems))
         .routes(routes!(sync::changes))

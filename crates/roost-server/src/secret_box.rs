@@ -5,12 +5,17 @@
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use roost_db::TenantId;
+use sha2::{Digest, Sha256};
 
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// Signs links handed to the outside world (photos in showcases); derived from the key,
+    /// so it is not the encryption key itself.
+    link_key: [u8; 32],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,10 +40,34 @@ impl SecretBox {
         if bytes.len() != 32 {
             return Err(SecretBoxError::BadKey);
         }
+        let mut derive = Sha256::new();
+        derive.update(b"roost-link-key\0");
+        derive.update(&bytes);
         Ok(SecretBox {
             cipher: XChaCha20Poly1305::new_from_slice(&bytes)
                 .map_err(|_| SecretBoxError::BadKey)?,
+            link_key: derive.finalize().into(),
         })
+    }
+
+    fn link_mac(&self, message: &str) -> Hmac<Sha256> {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.link_key).expect("any key length");
+        mac.update(message.as_bytes());
+        mac
+    }
+
+    /// The hex HMAC-SHA256 of `message` under the link key.
+    pub fn sign_link(&self, message: &str) -> String {
+        hex::encode(self.link_mac(message).finalize().into_bytes())
+    }
+
+    /// Whether `sig` (hex) is [`SecretBox::sign_link`] of `message` (constant time).
+    pub fn link_signed(&self, message: &str, sig: &str) -> bool {
+        let Ok(sig) = hex::decode(sig) else {
+            return false;
+        };
+        self.link_mac(message).verify_slice(&sig).is_ok()
     }
 
     /// A fresh random key in base64.

@@ -62,6 +62,10 @@ pub struct Settings {
     /// Key (32 bytes, base64) that encrypts integration secrets such as LLM API keys;
     /// generated into `<data_dir>/secrets-key` when absent. Replicas must share it.
     pub secrets_key: Option<Secret>,
+    /// The server's address as the outside world reaches it (`https://roost.example.com`),
+    /// for links in messages to clients (listing photos in showcases). Unset: showcases
+    /// carry only photos that already have a public address.
+    pub public_url: Option<String>,
     /// LLM provider timeouts: to connect, to the first byte of the answer, between chunks.
     pub llm_connect_timeout_secs: u64,
     pub llm_first_byte_timeout_secs: u64,
@@ -88,6 +92,7 @@ impl Default for Settings {
             ort_dylib_path: None,
             embed_threads: 0,
             secrets_key: None,
+            public_url: None,
             llm_connect_timeout_secs: 5,
             llm_first_byte_timeout_secs: 30,
             llm_idle_timeout_secs: 30,

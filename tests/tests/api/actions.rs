@@ -22,6 +22,7 @@ on_both_backends!(
     leads_reach_roost_and_hubspot_once,
     an_email_showcase_reaches_the_mail_server_once,
     leads_reach_a_signed_webhook_crm_once,
+    a_showcase_carries_photo_links_a_client_can_open,
     agents_act_only_for_their_clients_and_tenant,
 );
 
@@ -975,4 +976,115 @@ async fn leads_reach_a_signed_webhook_crm_once(s: TestServer) {
         r.body
     );
     assert!(!r.body.to_string().contains(SECRET));
+}
+
+async fn a_showcase_carries_photo_links_a_client_can_open(s: TestServer) {
+    let c = company(&s, "Alpha Realty", "alpha").await;
+    let photo = roost_server::demo::photos::render(roost_server::demo::photos::Scene::Villa, 3);
+    let up = crate::media::upload(&s, &c.t.admin.access, photo.clone()).await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    let media = up.body["url"].as_str().unwrap().to_string();
+    let csv = format!("Ref,Title,Price,Photos\nP-9,Villa with a photo,AED 4M,{media}\n");
+    let r = s.import(&c.t.admin.access, "p.csv", csv.into(), "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let listing = s
+        .all_listings(&c.t.admin.access)
+        .await
+        .into_iter()
+        .find(|l| l["external_id"] == "P-9")
+        .unwrap();
+    let (wa, graph) = whatsapp_standin().await;
+    connect_whatsapp(&s, &c, &wa.base, TOKEN).await;
+    // The client wrote a minute ago (as the webhook would record): free-form text goes.
+    graph.lock().unwrap().wrote.insert(CLIENT_WA.to_string());
+    let ctx = roost_db::Ctx {
+        tenant: roost_db::TenantId::from_verified(c.t.id.parse().unwrap()),
+        actor: roost_db::Actor {
+            user_id: None,
+            device_id: None,
+            ip: None,
+        },
+    };
+    s.state
+        .db
+        .apply_whatsapp_events(
+            &ctx,
+            &[roost_db::WhatsAppEvent::Inbound {
+                wamid: "wamid.IN-photo".into(),
+                wa_id: CLIENT_WA.into(),
+                at: roost_db::now_millis() - 60_000,
+                profile_name: None,
+            }],
+        )
+        .await
+        .unwrap();
+    let id = listing["id"].as_str().unwrap().to_string();
+    let body = showcase(existing(&c.clients["C-1"]), &[&id], "This one has a garden");
+    let r = act(&s, &c.agent.access, "key-photo-0001", &body).await;
+    assert_eq!(r.body["status"], "delivered", "{}", r.body);
+    let text = graph.lock().unwrap().accepted[0]["text"]["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link = text
+        .lines()
+        .find(|l| l.contains("/api/v1/public/media/"))
+        .unwrap_or_else(|| panic!("no photo link in {text:?}"))
+        .trim()
+        .to_string();
+    assert!(link.starts_with(&s.base), "{link}");
+
+    // Anyone with the link gets the photo, without signing in.
+    let get = |url: String| async move {
+        let r = reqwest::get(&url).await.unwrap();
+        let status = r.status();
+        let cache = r
+            .headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, cache, r.bytes().await.unwrap().to_vec())
+    };
+    let (status, cache, bytes) = get(link.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes, photo);
+    assert_eq!(cache.as_deref(), Some("public, max-age=86400"));
+
+    // A changed signature, company, photo or expiry does not open.
+    let other = s.register("Beta Homes", "beta", "professional").await;
+    let media_id = media.rsplit('/').next().unwrap();
+    let tampered = [
+        link.replace("sig=", "sig=00"),
+        link.replace(&format!("t={}", c.t.id), &format!("t={}", other.id)),
+        link.replace(media_id, &uuid::Uuid::new_v4().to_string()),
+        {
+            let exp = link
+                .split("exp=")
+                .nth(1)
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap();
+            let later: i64 = exp.parse::<i64>().unwrap() + 1;
+            link.replace(&format!("exp={exp}"), &format!("exp={later}"))
+        },
+    ];
+    for bad in tampered {
+        let (status, _, _) = get(bad.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{bad}");
+    }
+    // An expired link, properly signed, is refused too.
+    let tenant: uuid::Uuid = c.t.id.parse().unwrap();
+    let media_uuid: uuid::Uuid = media_id.parse().unwrap();
+    let exp = roost_db::now_millis() / 1000 - 60;
+    let sig = s
+        .state
+        .secret_box
+        .sign_link(&format!("media\0{tenant}\0{media_uuid}\0{exp}"));
+    let expired = format!(
+        "{}/api/v1/public/media/{media_uuid}?t={tenant}&exp={exp}&sig={sig}",
+        s.base
+    );
+    let (status, _, body) = get(expired).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(String::from_utf8_lossy(&body).contains("expired"));
 }

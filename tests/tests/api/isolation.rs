@@ -312,6 +312,31 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
     cover("get", "/api/v1/imports/{id}/problems.csv");
     cover("get", "/api/v1/media/{id}");
     cover("post", "/api/v1/media");
+    // Public photo links are signed per company: a link the server made for B never opens
+    // A's image, and A's own link opens only A's.
+    let a_media_id: uuid::Uuid = a_media.rsplit('/').next().unwrap().parse().unwrap();
+    let tenant_of = |t: &Tenant| roost_db::TenantId::from_verified(t.id.parse().unwrap());
+    let b_link =
+        roost_server::routes::media::public_link(&s.state, tenant_of(&b.t), a_media_id).unwrap();
+    let r = s
+        .call(Method::GET, &b_link.replacen(&s.base, "", 1), None, None)
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "B's link to A's image: {}",
+        r.body
+    );
+    assert_no_trace_of(&r.body, &a, "GET /public/media/{id}");
+    let a_link =
+        roost_server::routes::media::public_link(&s.state, tenant_of(&a.t), a_media_id).unwrap();
+    let r = s
+        .req(Method::GET, &a_link.replacen(&s.base, "", 1), None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "A's own link");
+    cover("get", "/api/v1/public/media/{id}");
     cover("patch", "/api/v1/users/{id}");
     cover("delete", "/api/v1/me/devices/{id}");
 

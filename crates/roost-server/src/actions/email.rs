@@ -87,7 +87,7 @@ pub async fn showcase(
         .listings
         .iter()
         .map(|l| {
-            let lines = listing_lines(l);
+            let lines = listing_lines(l, &|p| super::public_photo(state, tenant, p));
             ListingCard {
                 title: lines.title,
                 price: lines.price.unwrap_or_default(),

@@ -226,7 +226,12 @@ async fn showcase(
         .filter(|t| !t.is_empty());
     let msg = match choose(prepared.last_inbound, now, template.is_some()) {
         Choice::FreeForm => {
-            OutgoingMessage::text(&to, showcase_text(message, &prepared.listings), true)
+            let photo = |p: &str| public_photo(state, tenant, p);
+            OutgoingMessage::text(
+                &to,
+                showcase_text(message, &prepared.listings, &photo),
+                true,
+            )
         }
         Choice::Template => OutgoingMessage::template(
             &to,
@@ -286,6 +291,16 @@ async fn showcase(
     }
 }
 
+/// A listing photo as a client can open it: an absolute http(s) URL as it is, a Roost media
+/// path as a signed public link (when the server knows its public address), else nothing.
+pub fn public_photo(state: &AppState, tenant: TenantId, reference: &str) -> Option<String> {
+    if reference.starts_with("https://") || reference.starts_with("http://") {
+        return Some(reference.to_string());
+    }
+    let id = roost_api::media::parse_media_path(reference)?;
+    crate::routes::media::public_link(state, tenant, id)
+}
+
 /// How a listing reads in a showcase: its title, price and key facts, and a photo link
 /// when it has an absolute one.
 pub struct ListingLines {
@@ -296,7 +311,9 @@ pub struct ListingLines {
     pub photo: Option<String>,
 }
 
-pub fn listing_lines(l: &Listing) -> ListingLines {
+/// `public_photo` turns a photo reference into an address a client can open (an absolute URL
+/// as it is; a Roost media path as a signed public link, when the server has a public URL).
+pub fn listing_lines(l: &Listing, public_photo: &dyn Fn(&str) -> Option<String>) -> ListingLines {
     let mut facts = Vec::new();
     let price = l
         .price
@@ -329,11 +346,7 @@ pub fn listing_lines(l: &Listing) -> ListingLines {
         .unwrap_or(&l.external_id)
         .trim()
         .to_string();
-    let photo = l
-        .photos
-        .iter()
-        .find(|p| p.starts_with("https://") || p.starts_with("http://"))
-        .cloned();
+    let photo = l.photos.iter().find_map(|p| public_photo(p));
     ListingLines {
         title,
         price,
@@ -344,10 +357,14 @@ pub fn listing_lines(l: &Listing) -> ListingLines {
 
 /// The agent's message, then a line per listing: title, price, beds, size, community and a
 /// photo link when the listing has an absolute one. Cut to WhatsApp's text limit.
-pub fn showcase_text(message: &str, listings: &[Listing]) -> String {
+pub fn showcase_text(
+    message: &str,
+    listings: &[Listing],
+    public_photo: &dyn Fn(&str) -> Option<String>,
+) -> String {
     let mut out = message.trim().to_string();
     for (i, l) in listings.iter().enumerate() {
-        let lines = listing_lines(l);
+        let lines = listing_lines(l, public_photo);
         if !out.is_empty() || i > 0 {
             out.push_str("\n\n");
         }
@@ -507,6 +524,7 @@ mod tests {
 
     #[test]
     fn showcase_text_has_the_message_and_each_listings_facts() {
+        let absolute = |p: &str| p.starts_with("https://").then(|| p.to_string());
         let text = showcase_text(
             "Two homes for you",
             &[
@@ -516,12 +534,13 @@ mod tests {
                 ),
                 listing("Townhouse", &["/api/v1/media/y"]),
             ],
+            &absolute,
         );
         assert_eq!(
             text,
             "Two homes for you\n\n1. Villa with garden\nAED 2,500,000 · 3 bed · 1,850 sqft · Arabian Ranches\nhttps://cdn.example/1.jpg\n\n2. Townhouse\nAED 2,500,000 · 3 bed · 1,850 sqft · Arabian Ranches"
         );
-        let long = showcase_text(&"x".repeat(4096), &[listing("Villa", &[])]);
+        let long = showcase_text(&"x".repeat(4096), &[listing("Villa", &[])], &absolute);
         assert_eq!(long.chars().count(), TEXT_LIMIT);
         assert!(long.ends_with('…'));
     }

@@ -226,3 +226,87 @@ pub async fn get(
 fn etag(sha256: &str) -> String {
     format!("\"{sha256}\"")
 }
+
+/// How long a photo link in a message to a client stays valid.
+pub const LINK_TTL_SECS: i64 = 90 * 24 * 3600;
+
+fn link_message(tenant: Uuid, id: Uuid, exp: i64) -> String {
+    format!("media\0{tenant}\0{id}\0{exp}")
+}
+
+/// A link to one of the tenant's photos that works without signing in, for a client's
+/// phone or mail program: signed by the server, valid for [`LINK_TTL_SECS`]. `None` when the
+/// server's public address is not configured.
+pub fn public_link(state: &AppState, tenant: roost_db::TenantId, id: Uuid) -> Option<String> {
+    let base = state.settings.public_url.as_deref()?.trim_end_matches('/');
+    let exp = roost_db::now_millis() / 1000 + LINK_TTL_SECS;
+    let sig = state
+        .secret_box
+        .sign_link(&link_message(tenant.uuid(), id, exp));
+    Some(format!(
+        "{base}/api/v1/public/media/{id}?t={}&exp={exp}&sig={sig}",
+        tenant.uuid()
+    ))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct LinkQuery {
+    /// The company the photo belongs to.
+    pub t: Uuid,
+    /// Unix seconds after which the link no longer works.
+    pub exp: i64,
+    /// The server's signature of the three.
+    pub sig: String,
+}
+
+/// A photo by a signed link from a message to a client (no sign-in). Refused when the
+/// signature does not cover this photo of this company, or the link has expired.
+#[utoipa::path(
+    get, path = "/api/v1/public/media/{id}", tag = "media",
+    params(("id" = Uuid, Path, description = "media id"), LinkQuery),
+    responses(
+        (status = 200, description = "the image",
+            content((ImageBytes = "image/jpeg"), (ImageBytes = "image/png"), (ImageBytes = "image/webp"))),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn public_get(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    crate::extract::Query(q): crate::extract::Query<LinkQuery>,
+) -> AppResult<Response> {
+    if !state
+        .secret_box
+        .link_signed(&link_message(q.t, id, q.exp), &q.sig)
+    {
+        return Err(AppError::forbidden("this link is not valid"));
+    }
+    if q.exp < roost_db::now_millis() / 1000 {
+        return Err(AppError::forbidden("this link has expired"));
+    }
+    // The signature vouches for the company.
+    let tenant = roost_db::TenantId::from_verified(q.t);
+    let (info, bytes) = state.db.media(tenant, id).await.map_err(|e| match e {
+        roost_db::DbError::NotFound => AppError::not_found("media"),
+        other => other.into(),
+    })?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(info.kind.mime()),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
