@@ -152,8 +152,12 @@ async fn main() {
     }
     app.close().await;
 
-    // Cold start from the cache, best of three (the machine is shared).
+    // Cold start from the cache, best of three (the machine is shared). Two clocks: the app's
+    // own start, from the exec of its process (the kernel's start time) to the frame that
+    // showed the first results (the UI's mark, on the page's clock); and the same seen from
+    // the test, which adds starting tauri-driver and WebKitWebDriver and their polling.
     let mut best = f64::MAX;
+    let mut best_with_driver = f64::MAX;
     for _ in 0..3 {
         let started = Instant::now();
         let app = App::launch_with(&bin, &display, data.path(), &s.base, &[]).await;
@@ -161,11 +165,25 @@ async fn main() {
             !app.all("#results .card").await.is_empty()
         })
         .await;
-        best = best.min(started.elapsed().as_secs_f64() * 1000.0);
+        best_with_driver = best_with_driver.min(started.elapsed().as_secs_f64() * 1000.0);
+        let rendered_epoch_ms = app
+            .js("const r = window.roostRendered; return r ? performance.timeOrigin + r.at : null;")
+            .await
+            .as_f64();
+        let now_epoch_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+            * 1000.0;
+        let age_ms = app_pid(&bin).and_then(process_age_ms);
+        if let (Some(rendered), Some(age)) = (rendered_epoch_ms, age_ms) {
+            best = best.min(age - (now_epoch_ms - rendered));
+        }
         app.close().await;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     bench("app_cold_start_ms", best, "ms");
+    bench("app_cold_start_with_driver_ms", best_with_driver, "ms");
 }
 
 /// Where the idle PSS is: per process of the tree, and the app's biggest mappings grouped by
@@ -237,4 +255,21 @@ fn kb(v: &str) -> u64 {
 
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// How long ago process `pid` was started (exec'd), from its start time in clock ticks since
+/// boot and the uptime now (both 10 ms resolution on Linux).
+fn process_age_ms(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let start_ticks: f64 = after.split_whitespace().nth(19)?.parse().ok()?;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    // USER_HZ is 100 on every Linux this runs on.
+    Some((uptime - start_ticks / 100.0) * 1000.0)
 }
