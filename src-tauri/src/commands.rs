@@ -18,6 +18,10 @@ use crate::error::AppResult;
 
 #[tauri::command]
 pub fn app_state(shell: State<'_, Shell>) -> AppResult<AppState> {
+    tracing::debug!(
+        ms = crate::since_start_ms(),
+        "start-up: the UI asked for the app state"
+    );
     shell.device()?.state()
 }
 
@@ -66,9 +70,11 @@ pub async fn sync_now<R: Runtime>(
 pub async fn search(shell: State<'_, Shell>, query: SearchQuery) -> AppResult<SearchView> {
     let device = shell.device()?;
     // Off the async runtime's workers: a first search may build the index or load the model.
-    tauri::async_runtime::spawn_blocking(move || device.search(&query))
+    let view = tauri::async_runtime::spawn_blocking(move || device.search(&query))
         .await
-        .map_err(|e| crate::error::AppError::Other(e.to_string()))?
+        .map_err(|e| crate::error::AppError::Other(e.to_string()))?;
+    shell.searched();
+    view
 }
 
 #[tauri::command]

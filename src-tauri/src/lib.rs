@@ -27,9 +27,19 @@ pub const PHOTO_SCHEME: &str = "roost-photo";
 pub struct Shell {
     device: Result<Arc<Device>, String>,
     wake: Arc<tokio::sync::Notify>,
+    /// Told when the first search answered: the search model loads after it, so loading it
+    /// does not compete with the window's start for the cores.
+    first_search: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shell {
+    /// A search answered; the first one lets the search model load.
+    pub fn searched(&self) {
+        if !self.first_search.send_replace(true) {
+            tracing::debug!(ms = since_start_ms(), "start-up: first search answered");
+        }
+    }
+
     pub fn device(&self) -> AppResult<Arc<Device>> {
         self.device.clone().map_err(AppError::Other)
     }
@@ -169,7 +179,40 @@ pub fn shell(device: Result<Arc<Device>, String>) -> Shell {
     Shell {
         device,
         wake: Arc::new(tokio::sync::Notify::new()),
+        first_search: tokio::sync::watch::Sender::new(false),
     }
+}
+
+/// Waits until the first search answered, `wake` is told, or `at_most` passed: what the
+/// start's background work (the first sync, loading the search model) waits for, so the
+/// window's start has the cores to itself.
+pub async fn after_first_results(
+    mut first: tokio::sync::watch::Receiver<bool>,
+    wake: Option<&tokio::sync::Notify>,
+    at_most: std::time::Duration,
+) {
+    let woken = async {
+        match wake {
+            Some(w) => w.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = first.wait_for(|done| *done) => {}
+        _ = woken => {}
+        _ = tokio::time::sleep(at_most) => {}
+    }
+}
+
+/// When the process started, for the start-up timeline in the debug log.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Milliseconds since [`run`] began.
+pub fn since_start_ms() -> u128 {
+    STARTED
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis()
 }
 
 /// glibc malloc settings for the app and the WebKit processes it starts: blocks from 128 KiB
@@ -213,6 +256,7 @@ pub fn tune_malloc() {
 }
 
 pub fn run() {
+    since_start_ms();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -222,17 +266,31 @@ pub fn run() {
     configure(tauri::Builder::default())
         .setup(|app| {
             let wake = Arc::new(tokio::sync::Notify::new());
+            let first_search = tokio::sync::watch::Sender::new(false);
             let device = open_device(app);
+            tracing::debug!(ms = since_start_ms(), "start-up: device open");
             if let Err(e) = &device {
                 tracing::error!("the app cannot start: {e}");
             }
             if let Ok(device) = &device {
-                // The model loads in the background so the first search does not wait for it.
+                // The model loads in the background so a text search does not wait for it, but
+                // after the first results are on screen (or 3 s), so it does not slow the start.
                 let d = Arc::clone(device);
-                std::thread::spawn(move || {
-                    d.embedder();
+                let first = first_search.subscribe();
+                tauri::async_runtime::spawn(async move {
+                    after_first_results(first, None, std::time::Duration::from_secs(3)).await;
+                    let _ = tauri::async_runtime::spawn_blocking(move || {
+                        d.embedder();
+                        tracing::debug!(ms = since_start_ms(), "start-up: search model loaded");
+                    })
+                    .await;
                 });
-                schedule::start(app.handle().clone(), Arc::clone(device), Arc::clone(&wake));
+                schedule::start(
+                    app.handle().clone(),
+                    Arc::clone(device),
+                    Arc::clone(&wake),
+                    first_search.subscribe(),
+                );
                 // The model goes when searches stop for a while; the next one loads it again.
                 let d = Arc::clone(device);
                 tauri::async_runtime::spawn(async move {
@@ -244,7 +302,11 @@ pub fn run() {
                     }
                 });
             }
-            app.manage(Shell { device, wake });
+            app.manage(Shell {
+                device,
+                wake,
+                first_search,
+            });
             lean_webview(app);
             Ok(())
         })

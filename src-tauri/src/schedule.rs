@@ -13,13 +13,21 @@ use crate::device::Device;
 const PERIOD: Duration = Duration::from_secs(5 * 60);
 const OFFLINE_RETRY: Duration = Duration::from_secs(10);
 
-pub fn start<R: Runtime>(app: AppHandle<R>, device: Arc<Device>, wake: Arc<tokio::sync::Notify>) {
+pub fn start<R: Runtime>(
+    app: AppHandle<R>,
+    device: Arc<Device>,
+    wake: Arc<tokio::sync::Notify>,
+    first_search: tokio::sync::watch::Receiver<bool>,
+) {
     tauri::async_runtime::spawn(async move {
         let events = app.clone();
         let report = move |s: &SyncStatus| {
             let _ = events.emit(SYNC_EVENT, s);
         };
         demo_sign_in(&device).await;
+        // The first sync waits for the first results from the cache (a second at most after
+        // them is nothing next to a 5-minute period), unless a sign-in or "Sync now" asks.
+        crate::after_first_results(first_search, Some(&wake), Duration::from_secs(2)).await;
         loop {
             let mut wait = PERIOD;
             if device.is_signed_in() {

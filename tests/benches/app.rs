@@ -175,7 +175,7 @@ async fn main() {
             .unwrap()
             .as_secs_f64()
             * 1000.0;
-        let age_ms = app_pid(&bin).and_then(process_age_ms);
+        let age_ms = youngest_age_ms(&bin);
         if let (Some(rendered), Some(age)) = (rendered_epoch_ms, age_ms) {
             best = best.min(age - (now_epoch_ms - rendered));
         }
@@ -255,6 +255,19 @@ fn kb(v: &str) -> u64 {
 
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// The age of the most recently started process of `bin` (an earlier instance may still be
+/// closing).
+fn youngest_age_ms(bin: &std::path::Path) -> Option<f64> {
+    let target = std::fs::canonicalize(bin).ok()?;
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok().as_ref() == Some(&target))
+        .filter_map(process_age_ms)
+        .min_by(f64::total_cmp)
 }
 
 /// How long ago process `pid` was started (exec'd), from its start time in clock ticks since
