@@ -133,6 +133,77 @@ const BED_WORDS: &[&str] = &[
 const BATH_WORDS: &[&str] = &["bath", "baths", "bathroom", "bathrooms", "ba", "bth"];
 const STOP_AFTER_IN: &[&str] = &["the", "a", "an"];
 
+/// Capitalised words that end a place name rather than continue it. "in Dubai Creek Harbour"
+/// (a community this company has no listing in) must not name every community with "Dubai"
+/// in it, while "in Marina With a view" still names the Marina.
+const AFTER_A_NAME: &[&str] = &[
+    "with",
+    "without",
+    "and",
+    "or",
+    "for",
+    "to",
+    "under",
+    "over",
+    "below",
+    "above",
+    "between",
+    "from",
+    "near",
+    "at",
+    "in",
+    "on",
+    "less",
+    "more",
+    "than",
+    "max",
+    "min",
+    "up",
+    "around",
+    "about",
+    "by",
+    "that",
+    "which",
+    "please",
+    "only",
+    "the",
+    "a",
+    "an",
+    "of",
+    "bed",
+    "beds",
+    "bedroom",
+    "bedrooms",
+    "br",
+    "bath",
+    "baths",
+    "bathroom",
+    "bathrooms",
+    "studio",
+    "studios",
+    "sqft",
+    "sqm",
+    "sq",
+    "furnished",
+    "unfurnished",
+    "rent",
+    "rental",
+    "sale",
+    "buy",
+    "listing",
+    "listings",
+    "property",
+    "properties",
+    "home",
+    "homes",
+    "house",
+    "houses",
+    "flat",
+    "flats",
+    "view",
+    "views",
+];
+
 /// (word, canonical type) for the property types agents name.
 const TYPE_WORDS: &[(&str, &str)] = &[
     ("villa", "villa"),
@@ -237,6 +308,14 @@ impl Parser<'_> {
             .map(|(t, _)| &self.text[t.start..t.end])
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// Whether token `i` starts with a capital letter in the text as typed.
+    fn capitalised(&self, i: usize) -> bool {
+        self.toks
+            .get(i)
+            .and_then(|t| self.text[t.start..t.end].chars().next())
+            .is_some_and(char::is_uppercase)
     }
 
     fn word(&self, i: usize) -> Option<&str> {
@@ -522,6 +601,21 @@ impl Parser<'_> {
             start += 1;
         }
         let word = self.word(start)?.to_string();
+        // One word of a name, unless more of an unknown name follows it: a capitalised word
+        // that is no filter word.
+        if let Some(next) = self.word(start + 1)
+            && self.capitalised(start + 1)
+            && !AFTER_A_NAME.contains(&next)
+            && !TYPE_WORDS.iter().any(|(w, _)| *w == next)
+            && !self
+                .ctx
+                .property_types
+                .iter()
+                .chain(&self.ctx.statuses)
+                .any(|v| name_words(v).iter().any(|w| w == next))
+        {
+            return None;
+        }
         let partial: Vec<String> = self
             .ctx
             .communities
@@ -751,6 +845,12 @@ mod tests {
             ("less than 3 bedrooms", Filters { bedrooms: beds(None, Some(2)), ..f() }, ""),
             ("in arabian ranches 2", Filters { communities: strings(&["Arabian Ranches 2"]), ..f() }, ""),
             ("in Marina with sea view", Filters { communities: strings(&["Dubai Marina"]), ..f() }, "with sea view"),
+            ("in marina", Filters { communities: strings(&["Dubai Marina"]), ..f() }, ""),
+            ("3 bed in Marina are there any", Filters { bedrooms: beds(Some(3), Some(3)), communities: strings(&["Dubai Marina"]), ..f() }, "are there any"),
+            ("villa in Marina under 2M", Filters { property_types: strings(&["Villa"]), communities: strings(&["Dubai Marina"]), price: aed(None, Some(2_000_000)), ..f() }, ""),
+            ("in Marina penthouse", Filters { communities: strings(&["Dubai Marina"]), property_types: strings(&["penthouse"]), ..f() }, ""),
+            ("apartment in Dubai Creek Harbour", Filters { property_types: strings(&["Apartment"]), ..f() }, "in Dubai Creek Harbour"),
+            ("in Dubai Hills Estate 3 bed", Filters { bedrooms: beds(Some(3), Some(3)), ..f() }, "in Dubai Hills Estate"),
             ("dubai marina penthouse", Filters { communities: strings(&["Dubai Marina"]), property_types: strings(&["penthouse"]), ..f() }, ""),
             ("villa or townhouse", Filters { property_types: strings(&["Villa", "Townhouse"]), ..f() }, "or"),
             ("family home with a swimming pool", f(), "family home with a swimming pool"),
