@@ -3,15 +3,12 @@
 //! leads) draining them through the real server on loopback, which performs each through a
 //! WhatsApp Cloud API stand-in (showcases) or Roost's own client records (leads).
 
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Instant;
 
 use reqwest::{Method, StatusCode};
 use roost_api::actions::{ActionRequest, ActionStatus, Channel, ClientRef, LeadInput};
-use roost_api::auth::LoginRequest;
-use roost_core::secrets::memory::MemoryStore;
-use roost_core::{Outbox, Session};
+use roost_core::Outbox;
 use roost_tests::llm_standin::{Reply, StandIn};
 use roost_tests::{Backend, TestServer, listings_csv};
 use serde_json::json;
@@ -80,26 +77,8 @@ async fn main() {
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
 
     let root = tempfile::tempdir().unwrap();
-    let session = Session::sign_in(
-        &s.base,
-        root.path(),
-        Arc::new(MemoryStore::default()),
-        &LoginRequest {
-            tenant: "drain".into(),
-            email: "agent@drain.test".into(),
-            password: "agent@drain.test-pass".into(),
-            device_name: "bench".into(),
-        },
-    )
-    .await
-    .expect("sign in");
-    let mut cache = session.open_cache().unwrap();
-    session
-        .sync_client()
-        .unwrap()
-        .sync(&mut cache, |_| ControlFlow::Continue(()))
-        .await
-        .expect("sync");
+    let (session, mut cache) =
+        roost_tests::synced_device(&s.base, root.path(), "drain", "agent@drain.test").await;
     let listings = cache.listing_ids().unwrap();
     let clients = cache.clients().unwrap();
     assert_eq!(clients.len(), SHOWCASES);

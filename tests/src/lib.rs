@@ -521,3 +521,35 @@ pub fn shared_embedder() -> Option<std::sync::Arc<roost_embed::Embedder>> {
         })
         .clone()
 }
+
+/// A device signed in to `base` (the server, or a proxy in front of it) as a user that
+/// [`TestServer::add_user`] made (password `"{email}-pass"`), with its secrets in memory and
+/// its cache under `root`, synced to the end of the feed.
+pub async fn synced_device(
+    base: &str,
+    root: &std::path::Path,
+    company: &str,
+    email: &str,
+) -> (roost_core::Session, roost_core::Cache) {
+    let session = roost_core::Session::sign_in(
+        base,
+        root,
+        std::sync::Arc::new(roost_core::secrets::memory::MemoryStore::default()),
+        &roost_api::auth::LoginRequest {
+            tenant: company.into(),
+            email: email.into(),
+            password: format!("{email}-pass"),
+            device_name: "test device".into(),
+        },
+    )
+    .await
+    .expect("the device signs in");
+    let mut cache = session.open_cache().expect("the device cache");
+    session
+        .sync_client()
+        .expect("a sync client")
+        .sync(&mut cache, |_| std::ops::ControlFlow::Continue(()))
+        .await
+        .expect("the first sync");
+    (session, cache)
+}

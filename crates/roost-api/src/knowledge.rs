@@ -78,3 +78,29 @@ pub struct Client {
     pub data: serde_json::Value,
     pub updated_at: Millis,
 }
+
+impl Client {
+    /// The numbers a message to the client may go to, best first: the import's WhatsApp
+    /// column, the record's phone, the import's phone column (imports keep numbers in `data`
+    /// as `{number, original}`). Not checked; blank ones left out.
+    pub fn phone_candidates(&self) -> Vec<String> {
+        let in_data = |key: &str| {
+            let v = &self.data[key];
+            v["number"].as_str().or(v.as_str()).map(str::to_string)
+        };
+        [in_data("whatsapp"), self.phone.clone(), in_data("phone")]
+            .into_iter()
+            .flatten()
+            .filter(|n| !n.trim().is_empty())
+            .collect()
+    }
+
+    /// The client's email address: the record's, else an `email` column the import kept.
+    pub fn email_address(&self) -> Option<String> {
+        self.email
+            .clone()
+            .or_else(|| self.data["email"].as_str().map(str::to_string))
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty())
+    }
+}

@@ -459,23 +459,9 @@ fn validate(
             let (phone, email) = match client {
                 ClientRef::Existing { id } => {
                     let client = synced_client(conn, path, *id)?;
-                    // As the server reads them: the record's fields, else the import's
-                    // WhatsApp or phone column (kept as `{number, original}`) and email.
-                    let in_data = |key: &str| {
-                        let v = &client.data[key];
-                        v["number"].as_str().or(v.as_str()).map(str::to_string)
-                    };
-                    let phone = client
-                        .phone
-                        .clone()
-                        .filter(|p| !p.trim().is_empty())
-                        .or_else(|| in_data("whatsapp"))
-                        .or_else(|| in_data("phone"));
-                    let email = client
-                        .email
-                        .clone()
-                        .filter(|e| !e.trim().is_empty())
-                        .or_else(|| in_data("email"));
+                    // As the server reads them.
+                    let phone = client.phone_candidates().into_iter().next();
+                    let email = client.email_address();
                     (phone, email)
                 }
                 ClientRef::New { name, phone, email } => {

@@ -6,14 +6,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
-use std::sync::Arc;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::{Method, StatusCode};
 use roost_api::actions::{ActionRequest, ActionStatus, Channel, ClientRef, LeadInput};
-use roost_api::auth::LoginRequest;
 use roost_core::{Cache, Outbox, Session};
 use roost_tests::faults::{Fault, FaultProxy};
 use roost_tests::smtp::SmtpSink;
@@ -74,26 +72,9 @@ async fn world(slug: &str) -> Option<World> {
 
     let proxy = FaultProxy::start(&s.base).await;
     let root = tempfile::tempdir().unwrap();
-    let session = Session::sign_in(
-        &proxy.base(),
-        root.path(),
-        Arc::new(roost_core::secrets::memory::MemoryStore::default()),
-        &LoginRequest {
-            tenant: slug.into(),
-            email: format!("agent@{slug}.test"),
-            password: format!("agent@{slug}.test-pass"),
-            device_name: "phone".into(),
-        },
-    )
-    .await
-    .expect("sign in");
-    let mut cache = session.open_cache().unwrap();
-    session
-        .sync_client()
-        .unwrap()
-        .sync(&mut cache, |_| ControlFlow::Continue(()))
-        .await
-        .expect("first sync");
+    let agent_email = format!("agent@{slug}.test");
+    let (session, cache) =
+        roost_tests::synced_device(&proxy.base(), root.path(), slug, &agent_email).await;
     let listings = cache.listing_ids().unwrap();
     let client = cache.clients().unwrap()[0].id;
     let agent = s

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use roost_api::actions::{ActionStatus, Channel, MAX_SHOWCASE_LISTINGS};
+use roost_api::actions::{ActionRequest, ActionStatus, Channel, MAX_SHOWCASE_LISTINGS};
 use roost_api::app::{OUTBOX_EVENT, OutboxEntry, SYNC_EVENT, SyncPhase, SyncStatus};
 use roost_api::knowledge::Client;
 use roost_api::listings::Listing;
@@ -175,6 +175,36 @@ impl ActionsState {
     pub fn clear_selection(self) {
         self.selected.set(vec![]);
         self.selection_note.set(None);
+    }
+
+    /// Queues `req` from a dialog: `busy` while the shell stores it, then the dialog closes
+    /// (and the selection it came from clears, when asked) or `error` says why not.
+    fn enqueue(
+        self,
+        req: ActionRequest,
+        busy: RwSignal<bool>,
+        error: RwSignal<Option<String>>,
+        clear_selection: bool,
+    ) {
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let r =
+                invoke::<_, OutboxEntry>("enqueue_action", &serde_json::json!({ "request": req }))
+                    .await;
+            busy.try_set(false);
+            match r {
+                Ok(entry) => {
+                    if clear_selection {
+                        self.clear_selection();
+                    }
+                    self.acted(entry);
+                }
+                Err(e) => {
+                    error.try_set(Some(e));
+                }
+            }
+        });
     }
 
     /// The action is in the outbox: close the dialog, say where it stands.
@@ -426,25 +456,7 @@ fn SendDialog(listings: Vec<Uuid>, clear_selection: bool) -> impl IntoView {
         let Ok(req) = request.get_untracked() else {
             return;
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let r =
-                invoke::<_, OutboxEntry>("enqueue_action", &serde_json::json!({ "request": req }))
-                    .await;
-            busy.try_set(false);
-            match r {
-                Ok(entry) => {
-                    if clear_selection {
-                        a.clear_selection();
-                    }
-                    a.acted(entry);
-                }
-                Err(e) => {
-                    error.try_set(Some(e));
-                }
-            }
-        });
+        a.enqueue(req, busy, error, clear_selection);
     };
 
     let channel_button = move |c: Channel, id: &'static str| {
@@ -728,20 +740,7 @@ fn LeadDialog(listings: Vec<Uuid>) -> impl IntoView {
         let Ok(req) = request.get_untracked() else {
             return;
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let r =
-                invoke::<_, OutboxEntry>("enqueue_action", &serde_json::json!({ "request": req }))
-                    .await;
-            busy.try_set(false);
-            match r {
-                Ok(entry) => a.acted(entry),
-                Err(e) => {
-                    error.try_set(Some(e));
-                }
-            }
-        });
+        a.enqueue(req, busy, error, false);
     };
     // One text field of the form: its id, label, value and setter.
     let text = move |id: &'static str,

@@ -36,16 +36,6 @@ pub fn smtp_settings(cfg: &EmailSettings, company: &str) -> SmtpSettings {
     s
 }
 
-/// The client's address: the record's email, else an `email` column the import kept.
-fn client_email(prepared: &Prepared) -> Option<String> {
-    let c = &prepared.client;
-    c.email
-        .clone()
-        .or_else(|| c.data["email"].as_str().map(str::to_string))
-        .map(|e| e.trim().to_string())
-        .filter(|e| !e.is_empty())
-}
-
 pub async fn showcase(
     state: &AppState,
     tenant: TenantId,
@@ -62,7 +52,7 @@ pub async fn showcase(
         }
         Err(reason) => return failed(reason),
     };
-    let Some(to) = client_email(prepared) else {
+    let Some(to) = prepared.client.email_address() else {
         return failed("The client has no email address: add one and send again.");
     };
     let company = match state.db.config(tenant).await {

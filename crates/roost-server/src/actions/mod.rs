@@ -109,17 +109,13 @@ pub async fn settings<T: serde::de::DeserializeOwned>(
         .map_err(|_| unreadable())
 }
 
-/// The client's WhatsApp number in digits: the import's WhatsApp column, else the phone
-/// column, else the import's phone (imports keep numbers as `{number, original}` in `data`).
+/// The client's WhatsApp number in digits: the first of [`Client::phone_candidates`] that is
+/// a number.
 pub fn whatsapp_number(client: &Client) -> Option<String> {
-    let in_data = |key: &str| {
-        let v = &client.data[key];
-        v["number"].as_str().or(v.as_str()).map(str::to_string)
-    };
-    [in_data("whatsapp"), client.phone.clone(), in_data("phone")]
-        .into_iter()
-        .flatten()
-        .find_map(|n| normalize_number(&n))
+    client
+        .phone_candidates()
+        .iter()
+        .find_map(|n| normalize_number(n))
 }
 
 fn now_ms() -> i64 {

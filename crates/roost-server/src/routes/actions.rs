@@ -135,11 +135,7 @@ async fn check(
                 if !sees_all_clients(auth) && c.agent_user_id != Some(auth.user_id) {
                     return Err(AppError::not_found("client"));
                 }
-                let has_email = c.email.as_deref().is_some_and(|e| !e.trim().is_empty())
-                    || c.data["email"]
-                        .as_str()
-                        .is_some_and(|e| !e.trim().is_empty());
-                if *channel == Channel::Email && !has_email {
+                if *channel == Channel::Email && c.email_address().is_none() {
                     return Err(unprocessable(
                         "client.id",
                         "the client has no email address: add one first",
