@@ -80,7 +80,11 @@ async fn main() {
     // decompressing, parsing), then applied on the device (verify, write, index).
     let mut best = f64::MAX;
     let mut pages = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..std::env::var("FETCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(RUNS)
+    {
         let mut c = client();
         pages.clear();
         let started = Instant::now();

@@ -419,3 +419,51 @@ impl Cache {
         self.vector_index().unwrap();
     }
 }
+
+/// Remembers what it was asked to embed.
+struct Recording(std::cell::RefCell<Vec<String>>, Vec<f32>);
+
+impl QueryEmbedder for Recording {
+    fn model_id(&self) -> &str {
+        MODEL
+    }
+
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>, String> {
+        self.0.borrow_mut().push(text.to_string());
+        Ok(self.1.clone())
+    }
+}
+
+#[test]
+fn the_embedder_reads_what_the_filters_left_or_the_whole_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut cache = cache(dir.path(), 200, &mut rng);
+    let embedder = Recording(Default::default(), vector(&mut rng));
+    let cases = [
+        // Filters taken out; the words that order what passes them are embedded.
+        (
+            "3 bed villa in Arabian Ranches with a private pool",
+            "with a private pool",
+        ),
+        ("studio near the metro", "near the metro"),
+        // Nothing but filters and small words left: the whole text.
+        ("villa or townhouse", "villa or townhouse"),
+        ("3 bed villa in JVC", "3 bed villa in JVC"),
+        // No filters: the whole text.
+        (
+            "family home with a swimming pool",
+            "family home with a swimming pool",
+        ),
+    ];
+    for (text, embedded) in cases {
+        let req = SearchRequest {
+            text: text.into(),
+            filters: Filters::default(),
+            limit: 10,
+        };
+        let r = cache.search(&req, Some(&embedder)).unwrap();
+        assert!(r.ranking.semantic, "{text}");
+        assert_eq!(embedder.0.borrow_mut().pop().as_deref(), Some(embedded));
+    }
+}

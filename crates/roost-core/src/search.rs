@@ -163,7 +163,7 @@ impl Cache {
         let (query_vector, semantic_unavailable) = if text.is_empty() {
             (None, None)
         } else {
-            match embed_query(index, text, embedder) {
+            match embed_query(index, semantic_text(text, &parsed.residual), embedder) {
                 Ok(v) => (Some(v), None),
                 Err(why) => (None, Some(why)),
             }
@@ -258,6 +258,19 @@ impl Cache {
                 }))
             })
             .collect()
+    }
+}
+
+/// What the embedder reads: the words the parser left once it took the filters out ("with a
+/// private pool" of "3 bed villa in Arabian Ranches with a private pool"), since the filters
+/// already decide membership exactly and only those words can order the listings that pass;
+/// the whole text when nothing meaningful is left ("villa or townhouse"). Fewer tokens also
+/// make the embedding, most of a search's time, proportionally cheaper.
+pub fn semantic_text<'a>(text: &'a str, residual: &'a str) -> &'a str {
+    if roost_search::keywords::query_terms(residual).is_empty() {
+        text
+    } else {
+        residual
     }
 }
 
