@@ -475,6 +475,15 @@ impl Device {
         )
     }
 
+    /// Loads the signed-in cache's search index if it is not loaded (what the first search
+    /// would otherwise wait for).
+    pub fn warm_search_index(&self) {
+        let Ok(reader) = self.reader() else { return };
+        if let Err(e) = reader.lock().unwrap().vector_index() {
+            tracing::warn!("loading the search index: {e}");
+        }
+    }
+
     pub fn search(&self, query: &SearchQuery) -> AppResult<SearchView> {
         let started = Instant::now();
         // Only words need the model: a filter-only search neither loads nor keeps it.

@@ -215,6 +215,24 @@ pub fn since_start_ms() -> u128 {
         .as_millis()
 }
 
+/// How long ago this process was started (Linux; for the start-up timeline).
+fn process_age_ms() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let start_ticks: f64 = stat[stat.rfind(')')? + 2..]
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()?;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(((uptime - start_ticks / 100.0) * 1000.0) as u64)
+}
+
 /// glibc malloc settings for the app and the WebKit processes it starts: blocks from 128 KiB
 /// up get a mapping of their own, and free memory at the top of a heap goes back to the
 /// system above 128 KiB. glibc's defaults are the same numbers, but it raises both (up to
@@ -257,22 +275,55 @@ pub fn tune_malloc() {
 
 pub fn run() {
     since_start_ms();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "roost_desktop=info".into()),
-        )
-        .init();
+    let log = tracing_subscriber::fmt().with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| "roost_desktop=info".into()),
+    );
+    // `ROOST_LOG_FILE`: the log goes to that file (appended) instead of standard error, for
+    // runs whose standard error nobody sees (started by a WebDriver, or from a desktop icon).
+    let file = std::env::var_os("ROOST_LOG_FILE").and_then(|path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+    });
+    match file {
+        Some(file) => log
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init(),
+        None => log.init(),
+    }
+    tracing::debug!(
+        process_age_ms = ?process_age_ms(),
+        "start-up: run (the process started that long ago)"
+    );
     configure(tauri::Builder::default())
+        .on_page_load(|_, payload| {
+            tracing::debug!(
+                ms = since_start_ms(),
+                "start-up: page load {:?}",
+                payload.event()
+            );
+        })
         .setup(|app| {
             let wake = Arc::new(tokio::sync::Notify::new());
             let first_search = tokio::sync::watch::Sender::new(false);
+            tracing::debug!(ms = since_start_ms(), "start-up: setup (window made)");
             let device = open_device(app);
             tracing::debug!(ms = since_start_ms(), "start-up: device open");
             if let Err(e) = &device {
                 tracing::error!("the app cannot start: {e}");
             }
             if let Ok(device) = &device {
+                // The cache's search index loads while WebKit starts its processes and compiles
+                // the UI, rather than when the UI asks for the first results.
+                let d = Arc::clone(device);
+                std::thread::spawn(move || {
+                    d.warm_search_index();
+                    tracing::debug!(ms = since_start_ms(), "start-up: search index loaded");
+                });
                 // The model loads in the background so a text search does not wait for it, but
                 // after the first results are on screen (or 3 s), so it does not slow the start.
                 let d = Arc::clone(device);

@@ -93,6 +93,17 @@ pub fn now_millis() -> i64 {
     js_sys::Date::now() as i64
 }
 
+/// A performance mark for the start-up timeline (the app bench reads it), the first time
+/// only: later searches leave nothing behind.
+pub fn first_mark(name: &str) {
+    let Some(p) = web_sys::window().and_then(|w| w.performance()) else {
+        return;
+    };
+    if p.get_entries_by_name(name).length() == 0 {
+        let _ = p.mark(name);
+    }
+}
+
 /// Leaves `window.roostRendered = { query, at }` on the frame after search results for `query`
 /// reached the page, so a benchmark can time keystroke-to-results (`at` is
 /// `performance.now()`).

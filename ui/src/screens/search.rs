@@ -101,6 +101,7 @@ fn run(s: SearchState, currency: String, coalesce: bool, more: bool) {
                     s.cards.set(cards);
                 }
                 s.view.set(Some(view));
+                crate::bridge::first_mark("roost-cards-rendered");
                 crate::bridge::mark_rendered(&text);
             }
             Err(e) => s.error.set(Some(e)),
@@ -111,9 +112,12 @@ fn run(s: SearchState, currency: String, coalesce: bool, more: bool) {
 /// The search, then the listings of its page: the shell returns ids, the UI asks for what
 /// it shows.
 async fn fetch(query: SearchQuery) -> Result<(SearchView, Vec<Listing>), String> {
+    crate::bridge::first_mark("roost-search-asked");
     let view = invoke::<_, SearchView>("search", &serde_json::json!({ "query": query })).await?;
+    crate::bridge::first_mark("roost-search-answered");
     let ids: Vec<Uuid> = view.results.hits.iter().map(|h| h.id).collect();
     let cards = invoke::<_, Vec<Listing>>("listings", &serde_json::json!({ "ids": ids })).await?;
+    crate::bridge::first_mark("roost-cards-fetched");
     Ok((view, cards))
 }
 
