@@ -183,9 +183,15 @@ pub fn shell(device: Result<Arc<Device>, String>) -> Shell {
     }
 }
 
-/// Waits until the first search answered, `wake` is told, or `at_most` passed: what the
-/// start's background work (the first sync, loading the search model) waits for, so the
-/// window's start has the cores to itself.
+/// How long after the first search answered its results are taken to be on screen: the UI
+/// then fetches the cards and the webview lays out and paints the page for the first time,
+/// 0.2–0.4 s on the two-core bench machine (the app bench's start-up timeline).
+const FIRST_PAINT_SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Waits until the first results are on screen (the first search answered, plus
+/// [`FIRST_PAINT_SETTLE`]), `wake` is told, or `at_most` passed: what the start's background
+/// work (the first sync, loading the search model) waits for, so the window's start has the
+/// cores to itself.
 pub async fn after_first_results(
     mut first: tokio::sync::watch::Receiver<bool>,
     wake: Option<&tokio::sync::Notify>,
@@ -197,8 +203,13 @@ pub async fn after_first_results(
             None => std::future::pending().await,
         }
     };
+    let painted = async {
+        if first.wait_for(|done| *done).await.is_ok() {
+            tokio::time::sleep(FIRST_PAINT_SETTLE).await;
+        }
+    };
     tokio::select! {
-        _ = first.wait_for(|done| *done) => {}
+        _ = painted => {}
         _ = woken => {}
         _ = tokio::time::sleep(at_most) => {}
     }

@@ -72,14 +72,15 @@ pub fn build_ui(ctx: &Ctx) -> Result<()> {
             "-p",
             "roost-ui",
             "--lib",
-            "--release",
+            "--profile",
+            "wasm-release",
             "--target",
             "wasm32-unknown-unknown",
         ]);
         run_cmd(cmd.args(ctx.locked()))?;
         let wasm = ctx
             .target_dir
-            .join("wasm32-unknown-unknown/release/roost_ui.wasm");
+            .join("wasm32-unknown-unknown/wasm-release/roost_ui.wasm");
         let dist = ctx.root.join("ui/dist");
         if dist.exists() {
             std::fs::remove_dir_all(&dist)
@@ -88,7 +89,15 @@ pub fn build_ui(ctx: &Ctx) -> Result<()> {
         std::fs::create_dir_all(&dist)?;
         run_cmd(
             Command::new(cargo_bin("wasm-bindgen")?)
-                .args(["--target", "web", "--no-typescript", "--out-dir"])
+                // Without the function-name section (~1 MB the webview would parse at every
+                // start; a panic's message still reaches the console).
+                .args([
+                    "--target",
+                    "web",
+                    "--no-typescript",
+                    "--remove-name-section",
+                ])
+                .args(["--remove-producers-section", "--out-dir"])
                 .arg(&dist)
                 .arg(&wasm),
         )?;
