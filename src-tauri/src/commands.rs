@@ -10,7 +10,9 @@ use roost_api::chat::{Conversation, ConversationList, Rating};
 use roost_api::knowledge::{Client, KnowledgeItem};
 use roost_api::listings::Listing;
 use roost_api::users::Role;
+use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Runtime, State};
+
 use uuid::Uuid;
 
 use crate::Shell;
@@ -67,13 +69,29 @@ pub async fn sync_now<R: Runtime>(
 }
 
 #[tauri::command]
-pub async fn search(shell: State<'_, Shell>, query: SearchQuery) -> AppResult<SearchView> {
+pub async fn search<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    query: SearchQuery,
+) -> AppResult<SearchView> {
     let device = shell.device()?;
-    // Off the async runtime's workers: a first search may build the index or load the model.
-    let view = tauri::async_runtime::spawn_blocking(move || device.search(&query))
+    // Off the async runtime's workers: a first search may build the index.
+    let d = Arc::clone(&device);
+    let view = tauri::async_runtime::spawn_blocking(move || d.search(&query))
         .await
         .map_err(|e| crate::error::AppError::Other(e.to_string()))?;
     shell.searched();
+    if let Ok(v) = &view {
+        tracing::debug!(
+            ms = crate::since_start_ms(),
+            took_ms = v.took_ms,
+            model_loading = v.model_loading,
+            "search answered"
+        );
+    }
+    if view.as_ref().is_ok_and(|v| v.model_loading) {
+        shell.load_search_model(app, device);
+    }
     view
 }
 

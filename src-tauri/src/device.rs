@@ -486,11 +486,16 @@ impl Device {
 
     pub fn search(&self, query: &SearchQuery) -> AppResult<SearchView> {
         let started = Instant::now();
-        // Only words need the model: a filter-only search neither loads nor keeps it.
-        let embedder = if query.text.trim().is_empty() {
-            None
+        // Only words need the model: a filter-only search neither loads nor keeps it. A search
+        // never waits for it to load (~0.3–0.6 s): it ranks by words and filters meanwhile and
+        // says so, and the caller loads the model and has the UI ask again.
+        let (embedder, model_loading) = if query.text.trim().is_empty() {
+            (None, false)
         } else {
-            self.embedder()
+            match self.embedder.loaded() {
+                Some(e) => (Some(e), false),
+                None => (None, self.embed_config.is_some() && !self.embedder.failed()),
+            }
         };
         let reader = self.reader()?;
         let mut cache = reader.lock().unwrap();
@@ -500,12 +505,16 @@ impl Device {
             limit: query.limit.clamp(1, 100),
         };
         let embedder = embedder.as_deref().map(|e| e as &dyn QueryEmbedder);
-        let results = cache.search_page(&request, query.offset, embedder)?;
+        let mut results = cache.search_page(&request, query.offset, embedder)?;
+        if model_loading && results.ranking.semantic_unavailable.is_none() {
+            results.ranking.semantic_unavailable = Some("the search model is loading".into());
+        }
         let facets = cache.facets(&results.filters)?;
         Ok(SearchView {
             results,
             facets,
             took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            model_loading,
         })
     }
 

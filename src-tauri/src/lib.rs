@@ -30,9 +30,38 @@ pub struct Shell {
     /// Told when the first search answered: the search model loads after it, so loading it
     /// does not compete with the window's start for the cores.
     first_search: tokio::sync::watch::Sender<bool>,
+    /// A search asked for the model to load and it is loading.
+    model_loading: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Shell {
+    /// Loads the search model in the background (once, however many searches ask) and tells
+    /// the UI when it is ready.
+    pub fn load_search_model<R: tauri::Runtime>(
+        &self,
+        app: tauri::AppHandle<R>,
+        device: Arc<Device>,
+    ) {
+        use std::sync::atomic::Ordering;
+        if self.model_loading.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let loading = Arc::clone(&self.model_loading);
+        tauri::async_runtime::spawn_blocking(move || {
+            tracing::debug!(ms = since_start_ms(), "search model: loading for a search");
+            let ready = device.embedder().is_some();
+            tracing::debug!(
+                ms = since_start_ms(),
+                ready,
+                "search model: loaded for a search"
+            );
+            loading.store(false, Ordering::Release);
+            if ready {
+                let _ = tauri::Emitter::emit(&app, roost_api::app::SEARCH_MODEL_EVENT, ());
+            }
+        });
+    }
+
     /// A search answered; the first one lets the search model load.
     pub fn searched(&self) {
         if !self.first_search.send_replace(true) {
@@ -180,6 +209,7 @@ pub fn shell(device: Result<Arc<Device>, String>) -> Shell {
         device,
         wake: Arc::new(tokio::sync::Notify::new()),
         first_search: tokio::sync::watch::Sender::new(false),
+        model_loading: Default::default(),
     }
 }
 
@@ -368,6 +398,7 @@ pub fn run() {
                 device,
                 wake,
                 first_search,
+                model_loading: Default::default(),
             });
             lean_webview(app);
             Ok(())

@@ -17,6 +17,11 @@ pub const SYNC_EVENT: &str = "roost://sync";
 /// settled or updated by sync. The Activity screen reloads `actions` on it.
 pub const OUTBOX_EVENT: &str = "roost://outbox";
 
+/// Tauri event (no payload) sent when the search model finished loading after a search had
+/// to go without it (the model was released while idle, or the app had just started): the
+/// UI searches again so the results gain semantic ranking.
+pub const SEARCH_MODEL_EVENT: &str = "roost://search-model";
+
 /// The sign-in form.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SignInForm {
@@ -125,6 +130,10 @@ pub struct SearchView {
     pub facets: Facets,
     /// Time spent in the core, for the "in 3 ms" hint.
     pub took_ms: f64,
+    /// Ranked without the search model because it is still loading; [`SEARCH_MODEL_EVENT`]
+    /// follows when it is ready.
+    #[serde(default)]
+    pub model_loading: bool,
 }
 
 /// The settings screen.

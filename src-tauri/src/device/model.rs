@@ -1,10 +1,10 @@
-//! The search model in memory only while it is used: loaded on the first search that needs it,
-//! released after a while without one. all-MiniLM-L6-v2 in ONNX Runtime holds ~90 MB and loads
-//! again in ~0.3 s (0.4–0.7 s for the first search after it went, on the busy two-core bench
-//! machine), so an app left open all day does not keep it for a search an hour later, and a
-//! typing session never waits for it. Freed memory goes back to the system only with the
-//! malloc settings of `tune_malloc` (lib.rs); with glibc's defaults every release and reload
-//! left the process bigger.
+//! The search model in memory only while it is used: loaded when a search needs it, released
+//! after a while without one. all-MiniLM-L6-v2 in ONNX Runtime holds ~90 MB and loads again in
+//! ~0.3–0.6 s, so an app left open all day does not keep it for a search an hour later. A
+//! search never waits for the load: it ranks by words and filters meanwhile, and the UI asks
+//! again when the model is ready (`roost://search-model`). Freed memory goes back to the
+//! system only with the malloc settings of `tune_malloc` (lib.rs); with glibc's defaults every
+//! release and reload left the process bigger.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -75,6 +75,21 @@ impl<T> ModelSlot<T> {
                 Err(why)
             }
         }
+    }
+
+    /// The loaded value, marked used, without waiting: `None` when it is not loaded or a load
+    /// is in progress.
+    pub fn loaded(&self) -> Option<Arc<T>> {
+        let mut state = self.state.try_lock().ok()?;
+        let value = state.loaded.clone()?;
+        state.last_used = Instant::now();
+        Some(value)
+    }
+
+    /// Whether loading failed (it is not tried again).
+    /// Never waits: a load in progress has not failed (yet).
+    pub fn failed(&self) -> bool {
+        self.state.try_lock().is_ok_and(|s| s.failed.is_some())
     }
 
     /// Drops the value when nothing used it for the idle period and nobody holds it; true when
@@ -150,5 +165,38 @@ mod tests {
         );
         let again = slot.get_or_load(|| panic!("not loaded twice"));
         assert_eq!(again, Err("no library".into()));
+    }
+
+    #[test]
+    fn a_search_never_waits_for_a_load() {
+        let slot = std::sync::Arc::new(ModelSlot::<u8>::new(Duration::ZERO));
+        assert_eq!(slot.loaded(), None);
+        assert!(!slot.failed());
+        // A load in progress: neither question waits for it.
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
+        let loader = {
+            let slot = std::sync::Arc::clone(&slot);
+            std::thread::spawn(move || {
+                slot.get_or_load(|| {
+                    started_tx.send(()).unwrap();
+                    finish_rx.recv().unwrap();
+                    Ok(7)
+                })
+            })
+        };
+        started_rx.recv().unwrap();
+        assert_eq!(slot.loaded(), None);
+        assert!(!slot.failed());
+        finish_tx.send(()).unwrap();
+        assert_eq!(*loader.join().unwrap().unwrap(), 7);
+        assert_eq!(slot.loaded().as_deref(), Some(&7));
+        assert!(slot.release_if_idle());
+        assert_eq!(slot.loaded(), None);
+
+        let broken = ModelSlot::<u8>::new(Duration::ZERO);
+        let _ = broken.get_or_load(|| Err("no library".into()));
+        assert!(broken.failed());
+        assert_eq!(broken.loaded(), None);
     }
 }

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use roost_api::app::{SearchQuery, SearchView};
+use roost_api::app::{SEARCH_MODEL_EVENT, SearchQuery, SearchView};
 use roost_api::listings::Listing;
 use roost_api::search::Filters;
 use uuid::Uuid;
@@ -32,7 +32,7 @@ struct SearchState {
 
 /// Called by the shell, so the search survives opening a listing and coming back.
 pub fn provide_state() {
-    provide_context(SearchState {
+    let s = SearchState {
         text: RwSignal::new(String::new()),
         form: RwSignal::new(FilterForm::default()),
         view: RwSignal::new(None),
@@ -42,6 +42,20 @@ pub fn provide_state() {
         busy: RwSignal::new(false),
         pending: RwSignal::new(false),
         show_filters: RwSignal::new(false),
+    };
+    provide_context(s);
+    // Results ranked while the search model was loading: ask again now that it is ready,
+    // so they gain semantic ranking.
+    let ctx = Ctx::get();
+    spawn_local(async move {
+        crate::bridge::listen::<serde_json::Value>(SEARCH_MODEL_EVENT, move |_| {
+            if s.view
+                .with_untracked(|v| v.as_ref().is_some_and(|v| v.model_loading))
+            {
+                run(s, ctx.currency(), true, false);
+            }
+        })
+        .await;
     });
 }
 
