@@ -383,6 +383,17 @@ async fn an_agent_asks_sees_the_stream_and_citations_and_gets_an_offline_answer(
         "{citations:?}"
     );
     app.resize(390, 844).await;
+    // The phone layout: one column, nothing wider than the screen (wide tables scroll inside
+    // the answer). Waited for: under load the webview lays out the new width late.
+    app.until("the chat's phone layout", || async {
+        app.js(
+            "return document.scrollingElement.scrollWidth <= window.innerWidth \
+             && document.querySelector('.chat-main').getBoundingClientRect().left < 40;",
+        )
+        .await
+            == Value::Bool(true)
+    })
+    .await;
     app.screenshot("chat-390").await;
     app.resize(1280, 800).await;
 
