@@ -1,6 +1,8 @@
 //! The Tauri commands: parse, call the [`Device`], map the error. Nothing else lives here.
 //! Every command is listed in `commands.txt` (permissions) and in [`crate::handler`].
 
+use std::sync::Arc;
+
 use roost_api::actions::ActionRequest;
 use roost_api::app::{
     AppState, AskForm, AskStarted, CHAT_EVENT, ChatTurnEvent, OUTBOX_EVENT, OutboxEntry,
@@ -10,9 +12,7 @@ use roost_api::chat::{Conversation, ConversationList, Rating};
 use roost_api::knowledge::{Client, KnowledgeItem};
 use roost_api::listings::Listing;
 use roost_api::users::Role;
-use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Runtime, State};
-
 use uuid::Uuid;
 
 use crate::Shell;
@@ -81,16 +81,8 @@ pub async fn search<R: Runtime>(
         .await
         .map_err(|e| crate::error::AppError::Other(e.to_string()))?;
     shell.searched();
-    if let Ok(v) = &view {
-        tracing::debug!(
-            ms = crate::since_start_ms(),
-            took_ms = v.took_ms,
-            model_loading = v.model_loading,
-            "search answered"
-        );
-    }
     if view.as_ref().is_ok_and(|v| v.model_loading) {
-        shell.load_search_model(app, device);
+        crate::load_search_model(&app, &device);
     }
     view
 }

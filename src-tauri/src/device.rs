@@ -42,6 +42,8 @@ pub struct Device {
     actions: actions::Drainer,
     embed_config: Option<roost_embed::EmbedConfig>,
     embedder: EmbedderSlot,
+    /// A background load of the search model is under way ([`Device::load_search_model`]).
+    model_loading: std::sync::atomic::AtomicBool,
     /// The search model's vector space, known after its first load (for settings).
     model_id: OnceLock<String>,
     photo_base: String,
@@ -81,6 +83,7 @@ impl Device {
             actions: Default::default(),
             embed_config,
             embedder: EmbedderSlot::from_env(),
+            model_loading: Default::default(),
             model_id: OnceLock::new(),
             photo_base: photo_base.to_string(),
             device_name: device_name(),
@@ -459,6 +462,23 @@ impl Device {
             .ok()?;
         let _ = self.model_id.set(embedder.model_id().to_string());
         Some(embedder)
+    }
+
+    /// Loads the search model on a thread of its own, unless a background load is under way
+    /// already (however many searches ask); `ready` runs once it is loaded.
+    pub fn load_search_model(self: &Arc<Self>, ready: impl FnOnce() + Send + 'static) {
+        use std::sync::atomic::Ordering;
+        if self.model_loading.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let device = Arc::clone(self);
+        std::thread::spawn(move || {
+            let loaded = device.embedder().is_some();
+            device.model_loading.store(false, Ordering::Release);
+            if loaded {
+                ready();
+            }
+        });
     }
 
     /// Releases the search model when no search used it for a while (see [`model`]); true when

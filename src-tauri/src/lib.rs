@@ -30,38 +30,9 @@ pub struct Shell {
     /// Told when the first search answered: the search model loads after it, so loading it
     /// does not compete with the window's start for the cores.
     first_search: tokio::sync::watch::Sender<bool>,
-    /// A search asked for the model to load and it is loading.
-    model_loading: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Shell {
-    /// Loads the search model in the background (once, however many searches ask) and tells
-    /// the UI when it is ready.
-    pub fn load_search_model<R: tauri::Runtime>(
-        &self,
-        app: tauri::AppHandle<R>,
-        device: Arc<Device>,
-    ) {
-        use std::sync::atomic::Ordering;
-        if self.model_loading.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let loading = Arc::clone(&self.model_loading);
-        tauri::async_runtime::spawn_blocking(move || {
-            tracing::debug!(ms = since_start_ms(), "search model: loading for a search");
-            let ready = device.embedder().is_some();
-            tracing::debug!(
-                ms = since_start_ms(),
-                ready,
-                "search model: loaded for a search"
-            );
-            loading.store(false, Ordering::Release);
-            if ready {
-                let _ = tauri::Emitter::emit(&app, roost_api::app::SEARCH_MODEL_EVENT, ());
-            }
-        });
-    }
-
     /// A search answered; the first one lets the search model load.
     pub fn searched(&self) {
         if !self.first_search.send_replace(true) {
@@ -203,13 +174,22 @@ pub fn configure<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builde
         .register_asynchronous_uri_scheme_protocol(PHOTO_SCHEME, photo_protocol::handle)
 }
 
+/// Loads the search model in the background ([`Device::load_search_model`]) and tells the UI
+/// when it is ready, so results ranked without it are asked for again.
+pub fn load_search_model<R: tauri::Runtime>(app: &tauri::AppHandle<R>, device: &Arc<Device>) {
+    let app = app.clone();
+    device.load_search_model(move || {
+        tracing::debug!(ms = since_start_ms(), "search model loaded");
+        let _ = tauri::Emitter::emit(&app, roost_api::app::SEARCH_MODEL_EVENT, ());
+    });
+}
+
 /// State for a shell whose device is already open (tests, and `run` below).
 pub fn shell(device: Result<Arc<Device>, String>) -> Shell {
     Shell {
         device,
         wake: Arc::new(tokio::sync::Notify::new()),
         first_search: tokio::sync::watch::Sender::new(false),
-        model_loading: Default::default(),
     }
 }
 
@@ -369,13 +349,10 @@ pub fn run() {
                 // after the first results are on screen (or 3 s), so it does not slow the start.
                 let d = Arc::clone(device);
                 let first = first_search.subscribe();
+                let handle = app.handle().clone();
                 tauri::async_runtime::spawn(async move {
                     after_first_results(first, None, std::time::Duration::from_secs(3)).await;
-                    let _ = tauri::async_runtime::spawn_blocking(move || {
-                        d.embedder();
-                        tracing::debug!(ms = since_start_ms(), "start-up: search model loaded");
-                    })
-                    .await;
+                    load_search_model(&handle, &d);
                 });
                 schedule::start(
                     app.handle().clone(),
@@ -398,7 +375,6 @@ pub fn run() {
                 device,
                 wake,
                 first_search,
-                model_loading: Default::default(),
             });
             lean_webview(app);
             Ok(())

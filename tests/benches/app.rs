@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use roost_tests::desktop::{App, Display, app_pid, children, tree_pss_bytes};
+use roost_tests::desktop::{App, Display, app_pid, app_pids, children, tree_pss_bytes};
 use roost_tests::{Backend, TestServer, listings_csv, synthetic};
 
 const N: usize = 10_000;
@@ -194,38 +194,30 @@ async fn main() {
         // The UI leaves its mark in the frame after the cards reached the page, which may
         // come just after the driver saw them.
         let mark =
-            "const r = window.roostRendered; return r ? performance.timeOrigin + r.at : null;";
+            "const r = window.roostRendered; return r ? [performance.timeOrigin, r.at] : null;";
         app.until("the first results frame's mark", || async {
-            app.js(mark).await.as_f64().is_some()
+            !app.js(mark).await.is_null()
         })
         .await;
-        let rendered_epoch_ms = app.js(mark).await.as_f64();
-        let origin = app.js("return performance.timeOrigin;").await.as_f64();
+        let page = app.js(mark).await;
+        let (origin, rendered) = (page[0].as_f64(), page[1].as_f64());
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs_f64()
             * 1000.0;
+        // From the exec of the process to the page's clock starting, then on that clock.
         let exec_to_page = youngest_age_ms(&bin)
             .zip(origin)
-            .map(|(age, origin)| (age - (now - origin)).round());
+            .map(|(age, origin)| age - (now - origin));
         println!(
-            "    cold start timeline: process exec → page {exec_to_page:?} ms, then {}",
+            "    cold start timeline: process exec → page {:?} ms, then {}",
+            exec_to_page.map(f64::round),
             app.js(TIMELINE).await
         );
-        let now_epoch_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64()
-            * 1000.0;
-        let age_ms = youngest_age_ms(&bin);
-        match (rendered_epoch_ms, age_ms) {
-            (Some(rendered), Some(age)) => best = best.min(age - (now_epoch_ms - rendered)),
-            (rendered, age) => {
-                println!(
-                    "    cold start: no own-clock figure (rendered mark {rendered:?}, age {age:?})"
-                )
-            }
+        match exec_to_page.zip(rendered) {
+            Some((to_page, rendered)) => best = best.min(to_page + rendered),
+            None => println!("    cold start: no own-clock figure ({page})"),
         }
         app.close().await;
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -327,12 +319,8 @@ fn mb(bytes: u64) -> f64 {
 /// The age of the most recently started process of `bin` (an earlier instance may still be
 /// closing).
 fn youngest_age_ms(bin: &std::path::Path) -> Option<f64> {
-    let target = std::fs::canonicalize(bin).ok()?;
-    std::fs::read_dir("/proc")
-        .ok()?
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok().as_ref() == Some(&target))
+    app_pids(bin)
+        .into_iter()
         .filter_map(process_age_ms)
         .min_by(f64::total_cmp)
 }

@@ -320,10 +320,21 @@ pub fn children(pid: u32) -> Vec<u32> {
 
 /// The pid of the running app binary `bin`.
 pub fn app_pid(bin: &Path) -> Option<u32> {
-    let target = std::fs::canonicalize(bin).ok()?;
-    std::fs::read_dir("/proc")
-        .ok()?
+    app_pids(bin).into_iter().next()
+}
+
+/// The pids of every running process of the binary `bin` (an earlier run may still be
+/// closing).
+pub fn app_pids(bin: &Path) -> Vec<u32> {
+    let Ok(target) = std::fs::canonicalize(bin) else {
+        return vec![];
+    };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    procs
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .find(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok().as_ref() == Some(&target))
+        .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok().as_ref() == Some(&target))
+        .collect()
 }

@@ -20,10 +20,8 @@ use wasm_bindgen::prelude::*;
 /// Entry point of the wasm module (called by `main.js`).
 #[wasm_bindgen(start)]
 pub fn start() {
-    // For the start-up timeline (the app bench reads it): the wasm is compiled and running.
-    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
-        let _ = p.mark("roost-ui-start");
-    }
+    // The wasm is compiled and running.
+    bridge::first_mark("roost-ui-start");
     if let Some(boot) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id("boot"))

@@ -89,16 +89,11 @@ pub fn build_ui(ctx: &Ctx) -> Result<()> {
         std::fs::create_dir_all(&dist)?;
         run_cmd(
             Command::new(cargo_bin("wasm-bindgen")?)
+                .args(["--target", "web", "--no-typescript", "--out-dir"])
+                .arg(&dist)
                 // Without the function-name section (~1 MB the webview would parse at every
                 // start; a panic's message still reaches the console).
-                .args([
-                    "--target",
-                    "web",
-                    "--no-typescript",
-                    "--remove-name-section",
-                ])
-                .args(["--remove-producers-section", "--out-dir"])
-                .arg(&dist)
+                .args(["--remove-name-section", "--remove-producers-section"])
                 .arg(&wasm),
         )?;
         copy(&ctx.root.join("ui/index.html"), &dist.join("index.html"))?;

@@ -3,9 +3,10 @@
 //!
 //! Needs the real model (`ROOST_EMBED_MODEL_DIR`, `ORT_DYLIB_PATH`): every timed search embeds
 //! its query with it (the words the parser left after taking the filters out, or the whole
-//! text when only filters and small words were typed, as the app does). Stored vectors are real embeddings of 300 listing texts (type ×
-//! community × feature pair); each listing's is a small perturbation of its text's,
-//! normalised: clustered like real stock, the hard case for an approximate scan.
+//! text when only filters and small words were typed, as the app does). Stored vectors are
+//! real embeddings of 300 listing texts (type × community × feature pair); each listing's is a
+//! small perturbation of its text's, normalised: clustered like real stock, the hard case for
+//! an approximate scan.
 //!
 //! `cargo bench -p roost-core --bench search`
 

@@ -197,15 +197,22 @@ fn sql_rids(cache: &Cache, f: &Filters) -> Vec<u32> {
         .unwrap()
 }
 
-/// A fixed query vector in the cache's model.
-struct Fixed(Vec<f32>);
+/// A fixed query vector in the cache's model; remembers the texts it was asked to embed.
+struct Fixed(Vec<f32>, std::cell::RefCell<Vec<String>>);
+
+impl Fixed {
+    fn new(vector: Vec<f32>) -> Fixed {
+        Fixed(vector, Default::default())
+    }
+}
 
 impl QueryEmbedder for Fixed {
     fn model_id(&self) -> &str {
         MODEL
     }
 
-    fn embed_query(&self, _text: &str) -> Result<Vec<f32>, String> {
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>, String> {
+        self.1.borrow_mut().push(text.to_string());
         Ok(self.0.clone())
     }
 }
@@ -215,7 +222,7 @@ fn filters_in_memory_select_exactly_what_sql_selects() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = StdRng::seed_from_u64(1);
     let mut cache = cache(dir.path(), 400, &mut rng);
-    let embedder = Fixed(vector(&mut rng));
+    let embedder = Fixed::new(vector(&mut rng));
     let mut non_empty = 0;
     for round in 0..300 {
         let filters = random_filters(&mut rng);
@@ -420,26 +427,12 @@ impl Cache {
     }
 }
 
-/// Remembers what it was asked to embed.
-struct Recording(std::cell::RefCell<Vec<String>>, Vec<f32>);
-
-impl QueryEmbedder for Recording {
-    fn model_id(&self) -> &str {
-        MODEL
-    }
-
-    fn embed_query(&self, text: &str) -> Result<Vec<f32>, String> {
-        self.0.borrow_mut().push(text.to_string());
-        Ok(self.1.clone())
-    }
-}
-
 #[test]
 fn the_embedder_reads_what_the_filters_left_or_the_whole_text() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = StdRng::seed_from_u64(7);
     let mut cache = cache(dir.path(), 200, &mut rng);
-    let embedder = Recording(Default::default(), vector(&mut rng));
+    let embedder = Fixed::new(vector(&mut rng));
     let cases = [
         // Filters taken out; the words that order what passes them are embedded.
         (
@@ -464,6 +457,6 @@ fn the_embedder_reads_what_the_filters_left_or_the_whole_text() {
         };
         let r = cache.search(&req, Some(&embedder)).unwrap();
         assert!(r.ranking.semantic, "{text}");
-        assert_eq!(embedder.0.borrow_mut().pop().as_deref(), Some(embedded));
+        assert_eq!(embedder.1.borrow_mut().pop().as_deref(), Some(embedded));
     }
 }

@@ -266,7 +266,7 @@ impl Cache {
 /// already decide membership exactly and only those words can order the listings that pass;
 /// the whole text when nothing meaningful is left ("villa or townhouse"). Fewer tokens also
 /// make the embedding, most of a search's time, proportionally cheaper.
-pub fn semantic_text<'a>(text: &'a str, residual: &'a str) -> &'a str {
+fn semantic_text<'a>(text: &'a str, residual: &'a str) -> &'a str {
     if roost_search::keywords::query_terms(residual).is_empty() {
         text
     } else {
