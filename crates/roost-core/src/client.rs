@@ -272,7 +272,7 @@ impl SyncClient {
                     if page.has_more {
                         prefetched = Some(self.prefetch(page.next_cursor, &page.scope));
                     }
-                    cache.apply_page(&page).map(|applied| (page, applied))
+                    apply_off_runtime(cache, &page).map(|applied| (page, applied))
                 }
                 Err(e) => Err(e),
             };
@@ -454,4 +454,15 @@ async fn read_json<T: DeserializeOwned>(
         message: e.to_string(),
     })?;
     Ok((value, bytes.len() as u64))
+}
+
+/// Applies a page on this thread without holding up the runtime's other tasks (the next
+/// page's fetch, the app's commands): on a multi-thread runtime the worker hands its queue to
+/// another thread meanwhile. Elsewhere (a current-thread runtime) it simply applies.
+fn apply_off_runtime(cache: &mut Cache, page: &ChangePage) -> CoreResult<crate::Applied> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| cache.apply_page(page)),
+        _ => cache.apply_page(page),
+    }
 }

@@ -3,10 +3,10 @@
 use roost_api::imports::{ImportReport, StoreCounts};
 use roost_api::knowledge::{Client, KnowledgeItem, KnowledgeKind};
 use roost_api::users::Role;
-use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::listings::{insert_report, reserve_seq};
+use crate::native::Columns;
 use crate::upsert::{existing, plan, tombstone};
 use crate::users::{roles_from_db, roles_to_db};
 use crate::{Ctx, Db, DbError, Result, TenantId, now_millis, parse_uuid};
@@ -38,40 +38,40 @@ pub(crate) const KNOWLEDGE_COLS: &str = "id, kind, title, body, audience, data, 
 pub(crate) const CLIENT_COLS: &str =
     "id, external_id, name, email, phone, agent_user_id, agent_email, data, updated_at";
 
-fn json_col(row: &AnyRow, col: &str) -> Result<serde_json::Value> {
-    serde_json::from_str(&row.try_get::<String, _>(col)?)
+fn json_col<R: Columns>(row: &R, col: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(&row.col::<String>(col)?)
         .map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
 }
 
-pub(crate) fn knowledge_from_row(row: &AnyRow) -> Result<KnowledgeItem> {
-    let kind: String = row.try_get("kind")?;
+pub(crate) fn knowledge_from_row<R: Columns>(row: &R) -> Result<KnowledgeItem> {
+    let kind: String = row.col("kind")?;
     Ok(KnowledgeItem {
-        id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+        id: parse_uuid(&row.col::<String>("id")?)?,
         kind: KnowledgeKind::parse(&kind)
             .ok_or_else(|| DbError::Corrupt(format!("knowledge kind '{kind}'")))?,
-        title: row.try_get("title")?,
-        body: row.try_get("body")?,
-        audience: roles_from_db(&row.try_get::<String, _>("audience")?)?,
+        title: row.col("title")?,
+        body: row.col("body")?,
+        audience: roles_from_db(&row.col::<String>("audience")?)?,
         data: json_col(row, "data")?,
-        source: row.try_get("source")?,
-        updated_at: row.try_get("updated_at")?,
+        source: row.col("source")?,
+        updated_at: row.col("updated_at")?,
     })
 }
 
-pub(crate) fn client_from_row(row: &AnyRow) -> Result<Client> {
+pub(crate) fn client_from_row<R: Columns>(row: &R) -> Result<Client> {
     Ok(Client {
-        id: parse_uuid(&row.try_get::<String, _>("id")?)?,
-        external_id: row.try_get("external_id")?,
-        name: row.try_get("name")?,
-        email: row.try_get("email")?,
-        phone: row.try_get("phone")?,
+        id: parse_uuid(&row.col::<String>("id")?)?,
+        external_id: row.col("external_id")?,
+        name: row.col("name")?,
+        email: row.col("email")?,
+        phone: row.col("phone")?,
         agent_user_id: row
-            .try_get::<Option<String>, _>("agent_user_id")?
+            .col::<Option<String>>("agent_user_id")?
             .map(|s| parse_uuid(&s))
             .transpose()?,
-        agent_email: row.try_get("agent_email")?,
+        agent_email: row.col("agent_email")?,
         data: json_col(row, "data")?,
-        updated_at: row.try_get("updated_at")?,
+        updated_at: row.col("updated_at")?,
     })
 }
 

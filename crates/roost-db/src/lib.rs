@@ -16,6 +16,7 @@ mod knowledge;
 mod listings;
 mod media;
 mod migrate;
+mod native;
 mod pool;
 mod sync;
 mod tenants;
@@ -94,12 +95,21 @@ pub enum DbError {
     Corrupt(String),
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
+    /// From the native SQLite read path.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 impl DbError {
     /// The pool had no free connection in time: answer 503, not 500.
     pub fn is_busy(&self) -> bool {
-        matches!(self, DbError::Sqlx(sqlx::Error::PoolTimedOut))
+        match self {
+            DbError::Sqlx(sqlx::Error::PoolTimedOut) => true,
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DatabaseBusy
+            }
+            _ => false,
+        }
     }
 }
 

@@ -3,11 +3,11 @@
 use roost_api::imports::{ImportReport, ImportStatus, StoreCounts};
 use roost_api::listings::{Area, AreaUnit, Listing, ListingPage, Price};
 use serde_json::json;
-use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use crate::audit::{AuditEntry, append};
+use crate::native::Columns;
 use crate::upsert::{existing, plan, tombstone};
 use crate::{Ctx, Db, DbError, Result, TenantId, now_millis, parse_uuid};
 
@@ -40,12 +40,12 @@ pub(crate) const LISTING_COLS: &str = "id, external_id, title, description, pric
     bathrooms, size_value, size_unit, size_sqft, property_type, community, city, status, latitude, \
     longitude, furnished, photos, listed_at, attributes, updated_at";
 
-pub(crate) fn listing_from_row(row: &AnyRow) -> Result<Listing> {
+pub(crate) fn listing_from_row<R: Columns>(row: &R) -> Result<Listing> {
     let corrupt =
         |what: &str, e: serde_json::Error| DbError::Corrupt(format!("listing {what}: {e}"));
     let price = match (
-        row.try_get::<Option<i64>, _>("price_minor")?,
-        row.try_get::<Option<String>, _>("currency")?,
+        row.col::<Option<i64>>("price_minor")?,
+        row.col::<Option<String>>("currency")?,
     ) {
         (Some(amount_minor), Some(currency)) => Some(Price {
             amount_minor,
@@ -54,8 +54,8 @@ pub(crate) fn listing_from_row(row: &AnyRow) -> Result<Listing> {
         _ => None,
     };
     let size = match (
-        row.try_get::<Option<f64>, _>("size_value")?,
-        row.try_get::<Option<String>, _>("size_unit")?,
+        row.col::<Option<f64>>("size_value")?,
+        row.col::<Option<String>>("size_unit")?,
     ) {
         (Some(v), Some(u)) => {
             let unit = if u == "sqm" {
@@ -67,32 +67,30 @@ pub(crate) fn listing_from_row(row: &AnyRow) -> Result<Listing> {
         }
         _ => None,
     };
-    let photos: String = row.try_get("photos")?;
-    let attributes: String = row.try_get("attributes")?;
+    let photos: String = row.col("photos")?;
+    let attributes: String = row.col("attributes")?;
     Ok(Listing {
-        id: parse_uuid(&row.try_get::<String, _>("id")?)?,
-        external_id: row.try_get("external_id")?,
-        title: row.try_get("title")?,
-        description: row.try_get("description")?,
+        id: parse_uuid(&row.col::<String>("id")?)?,
+        external_id: row.col("external_id")?,
+        title: row.col("title")?,
+        description: row.col("description")?,
         price,
         bedrooms: row
-            .try_get::<Option<i64>, _>("bedrooms")?
+            .col::<Option<i64>>("bedrooms")?
             .map(|b| b.clamp(0, i64::from(u16::MAX)) as u16),
-        bathrooms: row
-            .try_get::<Option<f64>, _>("bathrooms")?
-            .map(|b| b as f32),
+        bathrooms: row.col::<Option<f64>>("bathrooms")?.map(|b| b as f32),
         size,
-        property_type: row.try_get("property_type")?,
-        community: row.try_get("community")?,
-        city: row.try_get("city")?,
-        status: row.try_get("status")?,
-        latitude: row.try_get("latitude")?,
-        longitude: row.try_get("longitude")?,
-        furnished: row.try_get::<Option<i64>, _>("furnished")?.map(|f| f != 0),
+        property_type: row.col("property_type")?,
+        community: row.col("community")?,
+        city: row.col("city")?,
+        status: row.col("status")?,
+        latitude: row.col("latitude")?,
+        longitude: row.col("longitude")?,
+        furnished: row.col::<Option<i64>>("furnished")?.map(|f| f != 0),
         photos: serde_json::from_str(&photos).map_err(|e| corrupt("photos", e))?,
-        listed_at: row.try_get("listed_at")?,
+        listed_at: row.col("listed_at")?,
         attributes: serde_json::from_str(&attributes).map_err(|e| corrupt("attributes", e))?,
-        updated_at: row.try_get("updated_at")?,
+        updated_at: row.col("updated_at")?,
     })
 }
 

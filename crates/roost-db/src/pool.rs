@@ -1,10 +1,12 @@
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 use crate::Result;
+use crate::native::NativeReader;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -29,6 +31,8 @@ impl Backend {
 pub struct Db {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// Native reads of many rows on a file-backed SQLite (see `native`).
+    pub(crate) native: Option<Arc<NativeReader>>,
 }
 
 impl Db {
@@ -69,9 +73,24 @@ impl Db {
             })
             .connect_with(opts)
             .await?;
-        let db = Db { pool, backend };
+        let mut db = Db {
+            pool,
+            backend,
+            native: None,
+        };
         crate::migrate::run(&db).await?;
+        // After the migrations: the file exists and has its tables.
+        if backend == Backend::Sqlite {
+            db.native = NativeReader::for_url(&url);
+        }
         Ok(db)
+    }
+
+    /// Reads every row through sqlx, as on PostgreSQL: the reference the native SQLite read
+    /// path is checked against.
+    pub fn sqlx_reads_only(mut self) -> Db {
+        self.native = None;
+        self
     }
 
     pub fn backend(&self) -> Backend {

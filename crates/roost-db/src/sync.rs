@@ -7,9 +7,11 @@ use crate::knowledge::{
     CLIENT_COLS, KNOWLEDGE_COLS, audience_allows, client_from_row, knowledge_from_row,
 };
 use crate::listings::{LISTING_COLS, listing_from_row};
+use crate::native::{Bind, Columns, Decoder};
 use crate::{Db, DbError, Result, TenantId, parse_uuid};
 
 /// One change as stored; the server encodes it for the wire.
+#[derive(Debug, PartialEq)]
 pub enum StoredChange {
     Listing {
         seq: i64,
@@ -118,28 +120,13 @@ impl Db {
              WHERE l.tenant_id = $1 AND l.seq > $2 AND l.seq <= $5
              ORDER BY l.seq LIMIT $3"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.s())
-            .bind(since)
-            .bind(i64::from(limit) + 1)
-            .bind(model.unwrap_or(""))
-            .bind(upto)
-            .fetch_all(&self.pool)
+        let mut changes = self
+            .select(
+                sql,
+                page_binds(tenant, since, limit, model, upto),
+                ListingChange,
+            )
             .await?;
-        let mut changes = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let seq: i64 = row.try_get("seq")?;
-            if row.try_get::<Option<i64>, _>("deleted_at")?.is_some() {
-                let id = parse_uuid(&row.try_get::<String, _>("id")?)?;
-                changes.push(StoredChange::ListingDeleted { seq, id });
-            } else {
-                changes.push(StoredChange::Listing {
-                    seq,
-                    listing: listing_from_row(row)?,
-                    embedding: row.try_get("vector")?,
-                });
-            }
-        }
         self.knowledge_changes(tenant, acting, since, upto, limit, model, &mut changes)
             .await?;
         self.client_changes(tenant, user, acting, since, upto, limit, &mut changes)
@@ -194,29 +181,13 @@ impl Db {
              WHERE k.tenant_id = $1 AND k.seq > $2 AND k.seq <= $5
              ORDER BY k.seq LIMIT $3"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.s())
-            .bind(since)
-            .bind(i64::from(limit) + 1)
-            .bind(model.unwrap_or(""))
-            .bind(upto)
-            .fetch_all(&self.pool)
-            .await?;
-        for row in &rows {
-            let seq: i64 = row.try_get("seq")?;
-            let item = knowledge_from_row(row)?;
-            let live = row.try_get::<Option<i64>, _>("deleted_at")?.is_none();
-            if live && audience_allows(&item.audience, acting) {
-                let embedding = row.try_get("vector")?;
-                out.push(StoredChange::Knowledge {
-                    seq,
-                    item,
-                    embedding,
-                });
-            } else {
-                out.push(StoredChange::KnowledgeDeleted { seq, id: item.id });
-            }
-        }
+        let decoder = KnowledgeChange {
+            acting: acting.to_vec(),
+        };
+        out.extend(
+            self.select(sql, page_binds(tenant, since, limit, model, upto), decoder)
+                .await?,
+        );
         Ok(())
     }
 
@@ -239,25 +210,14 @@ impl Db {
         });
         let sql = format!(
             "SELECT {CLIENT_COLS}, seq, deleted_at FROM clients
-             WHERE tenant_id = $1 AND seq > $2 AND seq <= $4 ORDER BY seq LIMIT $3"
+             WHERE tenant_id = $1 AND seq > $2 AND seq <= $5 ORDER BY seq LIMIT $3"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.s())
-            .bind(since)
-            .bind(i64::from(limit) + 1)
-            .bind(upto)
-            .fetch_all(&self.pool)
-            .await?;
-        for row in &rows {
-            let seq: i64 = row.try_get("seq")?;
-            let client = client_from_row(row)?;
-            let live = row.try_get::<Option<i64>, _>("deleted_at")?.is_none();
-            if live && (sees_all || client.agent_user_id == Some(user)) {
-                out.push(StoredChange::Client { seq, client });
-            } else {
-                out.push(StoredChange::ClientDeleted { seq, id: client.id });
-            }
-        }
+        // No model: `$4` is unused by this statement.
+        let decoder = ClientChange { sees_all, user };
+        out.extend(
+            self.select(sql, page_binds(tenant, since, limit, None, upto), decoder)
+                .await?,
+        );
         Ok(())
     }
 }
@@ -272,6 +232,88 @@ impl Db {
                 .await?
                 .ok_or(DbError::NotFound)?
                 .try_get("purged_before")?,
+        )
+    }
+}
+
+/// The parameters of a feed statement: `$1` tenant, `$2` since, `$3` limit + 1 (to know
+/// whether more follow), `$4` the model of the vectors, `$5` the committed head.
+fn page_binds(
+    tenant: TenantId,
+    since: i64,
+    limit: u32,
+    model: Option<&str>,
+    upto: i64,
+) -> Vec<Bind> {
+    vec![
+        Bind::Text(tenant.s()),
+        Bind::Int(since),
+        Bind::Int(i64::from(limit) + 1),
+        Bind::Text(model.unwrap_or("").to_string()),
+        Bind::Int(upto),
+    ]
+}
+
+struct ListingChange;
+
+impl Decoder for ListingChange {
+    type Out = StoredChange;
+    fn decode<R: Columns>(&self, row: &R) -> Result<StoredChange> {
+        let seq: i64 = row.col("seq")?;
+        Ok(if row.col::<Option<i64>>("deleted_at")?.is_some() {
+            let id = parse_uuid(&row.col::<String>("id")?)?;
+            StoredChange::ListingDeleted { seq, id }
+        } else {
+            StoredChange::Listing {
+                seq,
+                listing: listing_from_row(row)?,
+                embedding: row.col("vector")?,
+            }
+        })
+    }
+}
+
+/// Knowledge the caller's roles may not see comes as a removal.
+struct KnowledgeChange {
+    acting: Vec<roost_api::users::Role>,
+}
+
+impl Decoder for KnowledgeChange {
+    type Out = StoredChange;
+    fn decode<R: Columns>(&self, row: &R) -> Result<StoredChange> {
+        let seq: i64 = row.col("seq")?;
+        let item = knowledge_from_row(row)?;
+        let live = row.col::<Option<i64>>("deleted_at")?.is_none();
+        Ok(if live && audience_allows(&item.audience, &self.acting) {
+            StoredChange::Knowledge {
+                seq,
+                item,
+                embedding: row.col("vector")?,
+            }
+        } else {
+            StoredChange::KnowledgeDeleted { seq, id: item.id }
+        })
+    }
+}
+
+/// Agents see their own clients; a client reassigned away comes as a removal.
+struct ClientChange {
+    sees_all: bool,
+    user: uuid::Uuid,
+}
+
+impl Decoder for ClientChange {
+    type Out = StoredChange;
+    fn decode<R: Columns>(&self, row: &R) -> Result<StoredChange> {
+        let seq: i64 = row.col("seq")?;
+        let client = client_from_row(row)?;
+        let live = row.col::<Option<i64>>("deleted_at")?.is_none();
+        Ok(
+            if live && (self.sees_all || client.agent_user_id == Some(self.user)) {
+                StoredChange::Client { seq, client }
+            } else {
+                StoredChange::ClientDeleted { seq, id: client.id }
+            },
         )
     }
 }
