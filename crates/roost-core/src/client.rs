@@ -100,7 +100,16 @@ impl std::fmt::Debug for SyncClient {
 }
 
 fn http_client(base: &str) -> CoreResult<reqwest::Client> {
+    // zstd is decoded here, in one go ([`read_json`]); reqwest would decode it in small
+    // steps as it streams in. gzip (older servers) reqwest still decodes.
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT_ENCODING,
+        reqwest::header::HeaderValue::from_static("zstd, gzip"),
+    );
     reqwest::Client::builder()
+        .no_zstd()
+        .default_headers(headers)
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(120))
         .build()
@@ -416,16 +425,32 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// The body as `T` and its length, or the server's error (410 `resync_required` apart).
+/// The body as `T` and the bytes it took on the wire (zstd) or decoded (gzip), or the
+/// server's error (410 `resync_required` apart).
 async fn read_json<T: DeserializeOwned>(
     url: &str,
     resp: reqwest::Response,
 ) -> CoreResult<(T, u64)> {
     let status = resp.status();
-    let bytes = resp.bytes().await.map_err(|source| CoreError::Http {
+    let zstd = resp
+        .headers()
+        .get(reqwest::header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"zstd"));
+    let wire = resp.bytes().await.map_err(|source| CoreError::Http {
         url: url.to_string(),
         source,
     })?;
+    let wire_len = wire.len() as u64;
+    let bytes = if zstd {
+        zstd::stream::decode_all(&wire[..])
+            .map_err(|e| CoreError::BadResponse {
+                url: url.to_string(),
+                message: format!("zstd: {e}"),
+            })?
+            .into()
+    } else {
+        wire
+    };
     if !status.is_success() {
         let error = serde_json::from_slice::<ErrorBody>(&bytes)
             .ok()
@@ -453,7 +478,7 @@ async fn read_json<T: DeserializeOwned>(
         url: url.to_string(),
         message: e.to_string(),
     })?;
-    Ok((value, bytes.len() as u64))
+    Ok((value, wire_len))
 }
 
 /// Applies a page on this thread without holding up the runtime's other tasks (the next
