@@ -2,6 +2,11 @@
 //! fresh device cache, what they cost on the wire, and the two halves of that time apart:
 //! fetching the pages, and applying them on the device (also as updates under a loaded
 //! search index).
+//!
+//! Issue 4 names two figures: `sync_initial_10k_s` (≤ 1 s) is the whole sync end to end;
+//! `sync_apply_rows_per_s` (≥ 50,000/s) is the device applying the pages the loopback
+//! server sent (verified, written with their cursors, indexed, checkpointed). The end-to-end
+//! rate is reported too, as `sync_e2e_rows_per_s`.
 
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
@@ -76,7 +81,7 @@ async fn main() {
         assert_eq!(cache.listing_count().unwrap(), N as u64);
     }
     bench("sync_initial_10k_s", best, "s");
-    bench("sync_apply_rows_per_s", N as f64 / best, "rows/s");
+    bench("sync_e2e_rows_per_s", N as f64 / best, "rows/s");
 
     // The two halves of that path apart: the same pages fetched (server, loopback HTTP,
     // decompressing, parsing), then applied on the device (verify, write, index).
@@ -135,7 +140,7 @@ async fn main() {
         let mut fresh = Cache::open(dir.path(), &t.id, &format!("apply{run}")).unwrap();
         best = best.min(apply_all(&mut fresh, &pages).as_secs_f64());
     }
-    bench("sync_apply_only_rows_per_s", N as f64 / best, "rows/s");
+    bench("sync_apply_rows_per_s", N as f64 / best, "rows/s");
 
     // Every listing changes while the device has its search index loaded (the user searched
     // before this sync): apply.rs patches the index or drops it for a reload.
