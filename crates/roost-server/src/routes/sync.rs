@@ -169,7 +169,6 @@ fn accepts_zstd(headers: &HeaderMap) -> bool {
         })
 }
 
-
 /// What a page was made under: the user, the roles acted in, and the purge horizon. It
 /// changes when any of them does, and a device then syncs again from 0.
 fn scope(auth: &Authed, purged_before: i64) -> String {
