@@ -15,7 +15,7 @@ use roost_api::app::{SyncPhase, SyncStatus};
 use roost_api::auth::{LoginRequest, MeResponse};
 use roost_api::listings::Listing;
 use roost_api::users::Role;
-use roost_core::photos::{PhotoError, PhotoStore, content_type};
+use roost_core::photos::{PhotoError, PhotoStore};
 use roost_core::secrets::{Account, SecretStore, Session, SessionError, SignOut};
 use roost_core::{Cache, CoreError, QueryEmbedder, SearchRequest};
 use uuid::Uuid;
@@ -683,14 +683,8 @@ impl Device {
 }
 
 async fn read_photo(photos: &PhotoStore, reference: &str) -> AppResult<(Vec<u8>, &'static str)> {
-    let path = photos.fetch(reference).await.map_err(photo_error)?;
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| AppError::io(&path, e))?;
-    Ok((
-        bytes,
-        content_type(&path).unwrap_or("application/octet-stream"),
-    ))
+    let (bytes, kind) = photos.read(reference).await.map_err(photo_error)?;
+    Ok((bytes, kind.mime()))
 }
 
 fn photo_error(e: PhotoError) -> AppError {

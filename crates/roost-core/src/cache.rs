@@ -37,6 +37,8 @@ pub struct Cache {
     /// Listings updated or removed in the loaded index by patches since it was loaded; see
     /// `apply.rs` for why it is dropped past a budget.
     pub(crate) index_patches: usize,
+    /// Seals the photo files of an encrypted cache ([`PhotoStore::new`](crate::PhotoStore::new)).
+    pub(crate) photo_seal: Option<crate::photos::Seal>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -113,6 +115,7 @@ impl Cache {
             vectors: None,
             parse_context: None,
             index_patches: 0,
+            photo_seal: key.map(|k| crate::photos::Seal::new(&k.photo_key())),
         })
     }
 

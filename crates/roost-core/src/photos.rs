@@ -8,6 +8,11 @@
 //! temporary file and renamed into place once its first bytes proved it a JPEG, PNG or WebP
 //! image, so a reader never sees half a file.
 //!
+//! Beside an encrypted cache the files are sealed too (XChaCha20-Poly1305 under a key derived
+//! from the cache's, the file's name as associated data): read them with [`PhotoStore::read`].
+//! A file that does not open (written before encryption, under another key, or altered) is
+//! removed and fetched again.
+//!
 //! [`PhotoStore`] is `Send + Sync` and its futures are `Send`, so a Tauri command can await
 //! them. It holds no [`Cache`] (which is not `Sync`): read the references from the cache
 //! first, let go of it, then fetch:
@@ -162,6 +167,58 @@ pub struct PhotoStore {
     /// For third-party hosts: no credentials at all.
     external: reqwest::Client,
     access: RwLock<String>,
+    /// Set beside an encrypted cache: files are written sealed and opened on read.
+    seal: Option<Seal>,
+}
+
+/// Seals photo files: a random 24-byte nonce, then the sealed bytes.
+#[derive(Clone)]
+pub(crate) struct Seal(chacha20poly1305::XChaCha20Poly1305);
+
+const NONCE_LEN: usize = 24;
+
+impl Seal {
+    pub(crate) fn new(key: &[u8; 32]) -> Seal {
+        use chacha20poly1305::KeyInit;
+        Seal(chacha20poly1305::XChaCha20Poly1305::new(key.into()))
+    }
+
+    /// `plain` sealed for the file `name` (a sealed file renamed to another photo's name
+    /// does not open).
+    fn seal(&self, name: &str, plain: &[u8]) -> Vec<u8> {
+        use chacha20poly1305::aead::{Aead, Payload};
+        let nonce: [u8; NONCE_LEN] = rand::random();
+        let sealed = self
+            .0
+            .encrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: plain,
+                    aad: name.as_bytes(),
+                },
+            )
+            .expect("XChaCha20-Poly1305 seals any photo-sized message");
+        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// The plain bytes of a file sealed for `name`; `None` when it does not open.
+    fn open(&self, name: &str, file: &[u8]) -> Option<Vec<u8>> {
+        use chacha20poly1305::aead::{Aead, Payload};
+        let (nonce, sealed) = file.split_at_checked(NONCE_LEN)?;
+        let nonce: &[u8; NONCE_LEN] = nonce.try_into().ok()?;
+        self.0
+            .decrypt(
+                nonce.into(),
+                Payload {
+                    msg: sealed,
+                    aad: name.as_bytes(),
+                },
+            )
+            .ok()
+    }
 }
 
 impl std::fmt::Debug for PhotoStore {
@@ -183,10 +240,13 @@ impl PhotoStore {
             .parent()
             .unwrap_or_else(|| Path::new("."))
             .join(PHOTOS_DIR);
-        PhotoStore::in_dir(dir, base_url, access_token)
+        let mut store = PhotoStore::in_dir(dir, base_url, access_token)?;
+        store.seal = cache.photo_seal.clone();
+        Ok(store)
     }
 
-    /// Like [`PhotoStore::new`], with the folder given.
+    /// Like [`PhotoStore::new`], with the folder given, its files not sealed (for what is
+    /// public anyway, such as the company's logo).
     pub fn in_dir(dir: PathBuf, base_url: &str, access_token: &str) -> Result<Self, PhotoError> {
         let base = base_url.trim_end_matches('/').to_string();
         let build = |redirects: reqwest::redirect::Policy| {
@@ -203,6 +263,7 @@ impl PhotoStore {
             dir,
             base,
             access: RwLock::new(access_token.to_string()),
+            seal: None,
         })
     }
 
@@ -228,7 +289,31 @@ impl PhotoStore {
         })
     }
 
-    /// The file of `reference`: from disk when it is there, else downloaded and kept.
+    /// The image of `reference` and its kind: from disk when it is there (opened when the
+    /// files are sealed), else downloaded and kept.
+    pub async fn read(&self, reference: &str) -> Result<(Vec<u8>, ImageKind), PhotoError> {
+        if let Some(path) = self.cached(reference) {
+            let file = std::fs::read(&path).map_err(io_at(&path))?;
+            let name = file_name(&path);
+            let kind = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .and_then(ImageKind::from_extension);
+            let plain = match &self.seal {
+                Some(seal) => seal.open(&name, &file),
+                None => Some(file),
+            };
+            if let (Some(plain), Some(kind)) = (plain, kind) {
+                return Ok((plain, kind));
+            }
+            // Not ours to open: written unsealed before, under another key, or altered.
+            std::fs::remove_file(&path).map_err(io_at(&path))?;
+        }
+        self.download_image(reference).await
+    }
+
+    /// The file of `reference`: from disk when it is there, else downloaded and kept. Sealed
+    /// files hold no image as such; [`PhotoStore::read`] opens them.
     pub async fn fetch(&self, reference: &str) -> Result<PathBuf, PhotoError> {
         match self.cached(reference) {
             Some(path) => Ok(path),
@@ -378,6 +463,20 @@ impl PhotoStore {
 
     /// Fetches `reference`, checks it is an image and stores it; returns its file and size.
     async fn download(&self, reference: &str) -> Result<(PathBuf, u64), PhotoError> {
+        let (path, body, _) = self.download_inner(reference).await?;
+        Ok((path, body.len() as u64))
+    }
+
+    /// Like [`PhotoStore::download`], returning the image itself.
+    async fn download_image(&self, reference: &str) -> Result<(Vec<u8>, ImageKind), PhotoError> {
+        let (_, body, kind) = self.download_inner(reference).await?;
+        Ok((body, kind))
+    }
+
+    async fn download_inner(
+        &self,
+        reference: &str,
+    ) -> Result<(PathBuf, Vec<u8>, ImageKind), PhotoError> {
         let (url, request, is_roost) = match source(reference)? {
             Source::Roost(id) => {
                 let url = format!("{}{}", self.base, media_path(id));
@@ -447,7 +546,7 @@ impl PhotoStore {
             return Err(PhotoError::NotAnImage { url, what });
         };
         let path = self.write(&key(reference), kind, &body)?;
-        Ok((path, body.len() as u64))
+        Ok((path, body, kind))
     }
 
     /// Writes `bytes` as `<key>.<ext>` through a temporary file and a rename.
@@ -457,6 +556,14 @@ impl PhotoStore {
             .dir
             .join(format!(".{key}.{:016x}.tmp", rand::random::<u64>()));
         let path = self.dir.join(format!("{key}.{}", kind.extension()));
+        let sealed;
+        let bytes = match &self.seal {
+            Some(seal) => {
+                sealed = seal.seal(&file_name(&path), bytes);
+                &sealed[..]
+            }
+            None => bytes,
+        };
         std::fs::write(&temp, bytes).map_err(io_at(&temp))?;
         if let Err(e) = std::fs::rename(&temp, &path) {
             let _ = std::fs::remove_file(&temp);
@@ -464,6 +571,13 @@ impl PhotoStore {
         }
         Ok(path)
     }
+}
+
+/// A photo file's name, what its seal is bound to.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The content type of a photo file this store wrote, from its extension.

@@ -170,6 +170,16 @@ impl CacheKey {
 
     /// The `PRAGMA key` statement for this key in SQLCipher's raw form (`x'…'`), so the bytes
     /// are the key itself rather than a passphrase to derive one from.
+    /// The key of the photo files beside the cache: derived from this one under its own
+    /// label, so neither key reveals the other's use.
+    pub(crate) fn photo_key(&self) -> Zeroizing<[u8; 32]> {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"roost photo files v1\0");
+        h.update(self.0);
+        Zeroizing::new(h.finalize().into())
+    }
+
     pub(crate) fn pragma(&self) -> Zeroizing<String> {
         use std::fmt::Write;
         let mut sql = Zeroizing::new(String::with_capacity(20 + 2 * CACHE_KEY_LEN));

@@ -119,6 +119,80 @@ async fn roost_photos_are_kept_and_served_offline() {
     );
 }
 
+/// Beside an encrypted cache the photo files are sealed: the image is not on disk as such,
+/// it reads back whole, a file sealed for another photo or under another key does not open,
+/// and a file that does not open (an older plain one, say) is fetched again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_beside_an_encrypted_cache_are_sealed() {
+    use roost_core::CacheKey;
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let t = s.register("Sealed Photos", "sealed", "professional").await;
+    let (_, agent) = s.add_user(&t, "agent@sealed.test", &["agent"]).await;
+    let jpegs = [render(Scene::Villa, 4), render(Scene::Interior, 5)];
+    let mut media = Vec::new();
+    for j in &jpegs {
+        media.push(upload(&s, &t.admin.access, j.clone()).await);
+    }
+    let csv = photos_csv(&[("S-1", &[&media[0], &media[1]])]);
+    let r = s.import(&t.admin.access, "p.csv", csv.into(), "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = CacheKey::generate().unwrap();
+    let mut cache = Cache::open_encrypted(dir.path(), &t.id, "agent", &key).unwrap();
+    sync_all(&s, &agent, &mut cache).await;
+    let store = PhotoStore::new(&cache, &s.base, &agent.access).unwrap();
+    let (bytes, kind) = store.read(&media[0]).await.unwrap();
+    assert_eq!(bytes, jpegs[0]);
+    assert_eq!(kind.mime(), "image/jpeg");
+    let path = store.cached(&media[0]).expect("kept on disk");
+    let file = std::fs::read(&path).unwrap();
+    assert!(!file.starts_with(&[0xFF, 0xD8]), "no JPEG header on disk");
+    assert!(
+        !file.windows(64).any(|w| w == &jpegs[0][100..164]),
+        "none of the image in the clear"
+    );
+    assert_eq!(
+        store.read(&media[0]).await.unwrap().0,
+        jpegs[0],
+        "from disk"
+    );
+    assert_eq!(store.read(&media[1]).await.unwrap().0, jpegs[1]);
+    let second = store.cached(&media[1]).expect("kept on disk");
+
+    // Offline from here: what opens comes from disk, what does not must be fetched.
+    drop(s);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.read(&media[0]).await.unwrap().0, jpegs[0]);
+
+    // The first photo's sealed bytes under the second's name: refused, removed, and
+    // (offline) not to be had.
+    std::fs::write(&second, &file).unwrap();
+    let err = store.read(&media[1]).await.unwrap_err();
+    assert!(matches!(err, PhotoError::Offline { .. }), "{err}");
+    assert!(!second.exists(), "the file that did not open is gone");
+
+    // A cache under another key in the same folder opens nothing of this one's photos.
+    let other = Cache::open_file_encrypted(
+        &store.dir().with_file_name("other.sqlite3"),
+        &CacheKey::generate().unwrap(),
+    )
+    .unwrap();
+    let other_store = PhotoStore::new(&other, "http://127.0.0.1:9", "").unwrap();
+    assert_eq!(other_store.dir(), store.dir());
+    let err = other_store.read(&media[0]).await.unwrap_err();
+    assert!(matches!(err, PhotoError::Offline { .. }), "{err}");
+    assert!(
+        store.cached(&media[0]).is_none(),
+        "removed: it did not open"
+    );
+
+    // Nor is a plain image file trusted (one left by a version that did not seal).
+    std::fs::write(&path, &jpegs[0]).unwrap();
+    let err = store.read(&media[0]).await.unwrap_err();
+    assert!(matches!(err, PhotoError::Offline { .. }), "{err}");
+}
+
 type Route = (u16, &'static str, Vec<u8>);
 
 /// Each request's path and headers (names in lower case).
