@@ -88,6 +88,10 @@ pub enum ActionOutcome {
     },
 }
 
+/// The `external_id` prefix of clients created by an action (a new client named in the app):
+/// theirs, not an import file's, so a client import that replaces leaves them.
+pub(crate) const ACTION_CLIENT_PREFIX: &str = "roost:";
+
 const COLS: &str = "id, user_id, idempotency_key, request_hash, request, status, claimed_at, \
     attempts, reason, retry_after_s, external_id, client_id, created_at, updated_at, delivery";
 
@@ -277,7 +281,7 @@ impl Db {
                 )
                 .bind(ctx.tenant.s())
                 .bind(cid.to_string())
-                .bind(format!("roost:{cid}"))
+                .bind(format!("{ACTION_CLIENT_PREFIX}{cid}"))
                 .bind(&c.name)
                 .bind(c.email.clone())
                 .bind(c.phone.clone())

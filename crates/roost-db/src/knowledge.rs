@@ -5,6 +5,7 @@ use roost_api::knowledge::{Client, KnowledgeItem, KnowledgeKind};
 use roost_api::users::Role;
 use sqlx::{Any, Row, Transaction};
 
+use crate::actions::ACTION_CLIENT_PREFIX;
 use crate::listings::{insert_report, reserve_seq};
 use crate::native::Columns;
 use crate::upsert::{existing, plan, tombstone};
@@ -112,12 +113,13 @@ impl Db {
         let now = now_millis();
         let mut tx = self.write_tx().await?;
         let existing = existing(&mut tx, "knowledge", "source_key", ctx.tenant).await?;
+        let in_scope = |k: &str| k.starts_with(replace_scope.unwrap_or(""));
         let plan = plan(
             &existing,
             &rows,
             |r| r.source_key.as_str(),
             |r| r.content_hash.as_str(),
-            replace_scope,
+            replace_scope.is_some().then_some(&in_scope),
         );
         if plan.changes() > 0 {
             let mut seq = reserve_seq(&mut tx, ctx.tenant, plan.changes()).await?;
@@ -176,7 +178,8 @@ impl Db {
             &rows,
             |r| r.external_id.as_str(),
             |r| r.content_hash.as_str(),
-            replace.then_some(""),
+            // Clients agents created in the app are not the file's to remove.
+            replace.then_some(&|k: &str| !k.starts_with(ACTION_CLIENT_PREFIX)),
         );
         if plan.changes() > 0 {
             let mut seq = reserve_seq(&mut tx, ctx.tenant, plan.changes()).await?;

@@ -245,7 +245,7 @@ impl Db {
             &write.rows,
             |r| r.listing.external_id.as_str(),
             |r| r.content_hash.as_str(),
-            write.replace.then_some(""),
+            write.replace.then_some(&|_: &str| true),
         );
         if let Some(limit) = write.limit
             && plan.live_after() > limit

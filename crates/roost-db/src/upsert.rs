@@ -66,14 +66,14 @@ impl<T> Plan<'_, T> {
     }
 }
 
-/// Plans an upsert of `rows` over `existing`. With `replace_scope`, live stored rows whose key
-/// starts with it and that the file lacks are removed.
+/// Plans an upsert of `rows` over `existing`. With `replace`, live stored rows the file lacks
+/// are removed, of those whose key it accepts.
 pub(crate) fn plan<'a, T>(
     existing: &HashMap<String, Existing>,
     rows: &'a [T],
     key: impl Fn(&T) -> &str,
     hash: impl Fn(&T) -> &str,
-    replace_scope: Option<&str>,
+    replace: Option<&dyn Fn(&str) -> bool>,
 ) -> Plan<'a, T> {
     let mut counts = StoreCounts::default();
     let mut writes = Vec::new();
@@ -94,12 +94,12 @@ pub(crate) fn plan<'a, T>(
             }
         }
     }
-    let removed: Vec<String> = match replace_scope {
-        Some(scope) => {
+    let removed: Vec<String> = match replace {
+        Some(removable) => {
             let in_file: HashSet<&str> = rows.iter().map(&key).collect();
             existing
                 .iter()
-                .filter(|(k, e)| e.live && k.starts_with(scope) && !in_file.contains(k.as_str()))
+                .filter(|(k, e)| e.live && removable(k) && !in_file.contains(k.as_str()))
                 .map(|(_, e)| e.id.clone())
                 .collect()
         }

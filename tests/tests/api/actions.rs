@@ -334,6 +334,33 @@ async fn a_showcase_is_sent_once_per_key(s: TestServer) {
         feed2.body
     );
 
+    // The company re-imports its client list as the whole list: clients the file lacks go,
+    // but not the one an agent created in the app, which no company file has.
+    let csv = "Ref,Name,Email,Phone,Agent Email\n\
+               C-1,Dana Client,dana@example.com,+971501234567,agent@alpha.test\n\
+               C-2,Omar Other,omar@example.com,+971 50 222 3333,agent2@alpha.test\n";
+    let r = s
+        .import(
+            &c.t.admin.access,
+            "c.csv",
+            csv.into(),
+            "kind=clients&mode=replace",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["stored"]["deleted"], 1, "C-3 only: {}", r.body);
+    let names: Vec<String> = s
+        .get("/api/v1/clients", &c.t.admin.access)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&"Nia New".to_string()), "{names:?}");
+    assert!(!names.contains(&"Pia Paced".to_string()), "{names:?}");
+
     // The caller's actions, newest first, in pages; each by id.
     let list = s.get("/api/v1/actions?limit=1", &c.agent.access).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
