@@ -69,6 +69,12 @@ impl Change {
     }
 }
 
+/// Response headers of a feed page that repeat its `next_cursor` (only when `has_more`) and
+/// `scope`, so a device can ask for the next page as soon as the headers arrive, while this
+/// page's body is still coming and being applied. The body stays the authority.
+pub const NEXT_CURSOR_HEADER: &str = "x-roost-next-cursor";
+pub const SCOPE_HEADER: &str = "x-roost-scope";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePage {

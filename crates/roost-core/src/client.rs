@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use roost_api::auth::{LoginRequest, RefreshRequest, TokenResponse};
-use roost_api::sync::ChangePage;
+use roost_api::sync::{ChangePage, NEXT_CURSOR_HEADER, SCOPE_HEADER};
 use roost_api::{API_PREFIX, API_VERSION, API_VERSION_HEADER, ErrorBody, ErrorCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -192,42 +192,56 @@ impl SyncClient {
 
     /// Starts fetching (and parsing) the page after `since` on another task, with the current
     /// access token and no refresh: the caller retries a 401 through [`SyncClient::fetch_page`].
-    fn prefetch(&self, since: i64, scope: &str) -> Prefetch {
-        let url = format!("{}{}", self.base, self.page_path(since, Some(scope)));
+    /// As soon as the answer's headers arrive, [`Prefetch::hint`] tells what page follows.
+    fn prefetch(&self, since: i64, scope: Option<&str>) -> Prefetch {
+        let url = format!("{}{}", self.base, self.page_path(since, scope));
         let request = self
             .http
             .get(&url)
             .bearer_auth(&self.tokens.access)
             .header(API_VERSION_HEADER, API_VERSION.to_string());
+        let (hint_tx, hint) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
             let resp = request.send().await.map_err(|source| CoreError::Http {
                 url: url.clone(),
                 source,
             })?;
+            if resp.status().is_success() {
+                let _ = hint_tx.send(next_page_hint(resp.headers()));
+            }
             read_json(&url, resp).await
         });
         Prefetch {
             since,
-            scope: scope.to_string(),
+            scope: scope.map(str::to_string),
+            hint: Some(hint),
             task: AbortOnDrop(task),
         }
     }
 
     /// The page after `since`: the prefetched one when it was fetched for this cursor and
-    /// scope, else fetched now.
+    /// scope, else fetched now. Once its headers say another page follows, that one is asked
+    /// for at once and left in `follow`: the server builds it while this one is read,
+    /// parsed and applied.
     async fn next_page(
         &mut self,
         prefetched: Option<Prefetch>,
         since: i64,
         scope: Option<&str>,
+        follow: &mut Option<Prefetch>,
     ) -> CoreResult<(ChangePage, u64)> {
-        let Some(p) = prefetched.filter(|p| p.since == since && Some(p.scope.as_str()) == scope)
-        else {
-            return self.fetch_page(since, scope).await;
-        };
+        let mut p = prefetched
+            .filter(|p| p.since == since && p.scope.as_deref() == scope)
+            .unwrap_or_else(|| self.prefetch(since, scope));
+        if let Some(hint) = p.hint.take()
+            && let Ok(Some((next, next_scope))) = hint.await
+        {
+            *follow = Some(self.prefetch(next, Some(&next_scope)));
+        }
         match p.join().await {
             // The access token expired: refresh and ask again, as `send_json` does.
             Err(CoreError::Server { status: 401, .. }) if self.tokens.refresh.is_some() => {
+                *follow = None;
                 self.refresh().await?;
                 self.fetch_page(since, scope).await
             }
@@ -270,17 +284,28 @@ impl SyncClient {
                 return Ok(report);
             }
             let scope = cache.sync_state()?.scope;
+            let mut follow = None;
             let fetched = self
-                .next_page(prefetched.take(), report.cursor, scope.as_deref())
+                .next_page(
+                    prefetched.take(),
+                    report.cursor,
+                    scope.as_deref(),
+                    &mut follow,
+                )
                 .await;
             let applied = match fetched {
                 Ok((page, bytes)) => {
                     report.bytes += bytes;
-                    // Asked for with the cursor and scope this page leaves behind; used only
-                    // if the page applies (`next_page` checks).
-                    if page.has_more {
-                        prefetched = Some(self.prefetch(page.next_cursor, &page.scope));
-                    }
+                    // Asked for with the cursor and scope this page leaves behind (from its
+                    // headers, else now); used only if the page applies (`next_page` checks).
+                    prefetched = page.has_more.then(|| {
+                        follow
+                            .filter(|f| {
+                                f.since == page.next_cursor
+                                    && f.scope.as_deref() == Some(page.scope.as_str())
+                            })
+                            .unwrap_or_else(|| self.prefetch(page.next_cursor, Some(&page.scope)))
+                    });
                     apply_off_runtime(cache, &page).map(|applied| (page, applied))
                 }
                 Err(e) => Err(e),
@@ -402,7 +427,9 @@ impl SyncClient {
 /// A page being fetched on another task for the cursor and scope it was asked with.
 struct Prefetch {
     since: i64,
-    scope: String,
+    scope: Option<String>,
+    /// The next page's cursor and scope from this answer's headers, when more follow.
+    hint: Option<tokio::sync::oneshot::Receiver<Option<(i64, String)>>>,
     task: AbortOnDrop<CoreResult<(ChangePage, u64)>>,
 }
 
@@ -423,6 +450,14 @@ impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// The page after a feed answer, from its headers: `None` when it is the last, or when the
+/// server sends no hints (an older one).
+fn next_page_hint(headers: &reqwest::header::HeaderMap) -> Option<(i64, String)> {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let next = text(NEXT_CURSOR_HEADER)?.parse().ok()?;
+    Some((next, text(SCOPE_HEADER)?.to_string()))
 }
 
 /// The body as `T` and the bytes it took on the wire (zstd) or decoded (gzip), or the
@@ -489,5 +524,24 @@ fn apply_off_runtime(cache: &mut Cache, page: &ChangePage) -> CoreResult<crate::
     match Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| cache.apply_page(page)),
         _ => cache.apply_page(page),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    use super::*;
+
+    #[test]
+    fn the_next_page_is_read_from_the_headers_only_when_both_are_there() {
+        let mut h = HeaderMap::new();
+        assert_eq!(next_page_hint(&h), None, "an older server sends none");
+        h.insert(SCOPE_HEADER, HeaderValue::from_static("u1:agent:0"));
+        assert_eq!(next_page_hint(&h), None, "the last page has no next cursor");
+        h.insert(NEXT_CURSOR_HEADER, HeaderValue::from_static("1500"));
+        assert_eq!(next_page_hint(&h), Some((1500, "u1:agent:0".to_string())));
+        h.insert(NEXT_CURSOR_HEADER, HeaderValue::from_static("soon"));
+        assert_eq!(next_page_hint(&h), None, "a cursor that is no number is ignored");
     }
 }

@@ -32,6 +32,13 @@ async fn pull(s: &TestServer, token: &str, since: i64, limit: u32) -> (Vec<Value
             last = seq;
         }
         assert_eq!(r.body["next_cursor"].as_i64().unwrap(), last);
+        // The headers repeat what follows, so a device can ask for it before reading this.
+        let more = r.body["has_more"] == true;
+        assert_eq!(
+            r.header("x-roost-next-cursor"),
+            more.then(|| last.to_string()).as_deref()
+        );
+        assert_eq!(r.header("x-roost-scope"), r.body["scope"].as_str());
         all.extend(page);
         cursor = last;
         if r.body["has_more"] == false {

@@ -1,9 +1,9 @@
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use roost_api::sync::{Change, ChangePage, EmbeddingModel};
+use roost_api::sync::{Change, ChangePage, EmbeddingModel, NEXT_CURSOR_HEADER, SCOPE_HEADER};
 use roost_api::{ErrorBody, ErrorCode};
 use roost_db::StoredChange;
 use serde::Deserialize;
@@ -122,9 +122,16 @@ pub async fn changes(
             encoding: "f32le".into(),
         }),
     };
+    let mut hints = HeaderMap::new();
+    if page.has_more {
+        hints.insert(NEXT_CURSOR_HEADER, page.next_cursor.into());
+    }
+    if let Ok(scope) = HeaderValue::from_str(&page.scope) {
+        hints.insert(SCOPE_HEADER, scope);
+    }
     if !accepts_zstd(&headers) {
         // The compression layer answers other clients (gzip) as it does every route.
-        return Ok(axum::Json(page).into_response());
+        return Ok((hints, axum::Json(page)).into_response());
     }
     // A page is megabytes: encoded and compressed in one go off the async workers. The layer
     // would compress it in 4 KB frames, each a write here and a read on the device.
@@ -136,6 +143,7 @@ pub async fn changes(
     .map_err(AppError::internal)?
     .map_err(AppError::internal)?;
     Ok((
+        hints,
         [
             (header::CONTENT_TYPE, "application/json"),
             (header::CONTENT_ENCODING, "zstd"),
