@@ -476,15 +476,15 @@ async fn read_json<T: DeserializeOwned>(
         source,
     })?;
     let wire_len = wire.len() as u64;
-    let bytes = if zstd {
-        zstd::stream::decode_all(&wire[..])
-            .map_err(|e| CoreError::BadResponse {
-                url: url.to_string(),
-                message: format!("zstd: {e}"),
-            })?
-            .into()
+    let decoded;
+    let bytes: &[u8] = if zstd {
+        decoded = decode_zstd(&wire).map_err(|message| CoreError::BadResponse {
+            url: url.to_string(),
+            message,
+        })?;
+        &decoded
     } else {
-        wire
+        &wire
     };
     if !status.is_success() {
         let error = serde_json::from_slice::<ErrorBody>(&bytes)
@@ -516,6 +516,24 @@ async fn read_json<T: DeserializeOwned>(
     Ok((value, wire_len))
 }
 
+/// Largest body the client decodes: a page of 2,000 listings with vectors is ~5 MB, so this
+/// only stops a corrupt or hostile answer from filling the memory.
+const MAX_DECODED_BODY: u64 = 256 << 20;
+
+fn decode_zstd(wire: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(wire.len() * 2);
+    zstd::stream::read::Decoder::new(wire)
+        .and_then(|d| d.take(MAX_DECODED_BODY + 1).read_to_end(&mut out))
+        .map_err(|e| format!("zstd: {e}"))?;
+    if out.len() as u64 > MAX_DECODED_BODY {
+        return Err(format!(
+            "the answer decodes to more than {MAX_DECODED_BODY} bytes"
+        ));
+    }
+    Ok(out)
+}
+
 /// Applies a page on this thread without holding up the runtime's other tasks (the next
 /// page's fetch, the app's commands): on a multi-thread runtime the worker hands its queue to
 /// another thread meanwhile. Elsewhere (a current-thread runtime) it simply applies.
@@ -542,6 +560,19 @@ mod tests {
         h.insert(NEXT_CURSOR_HEADER, HeaderValue::from_static("1500"));
         assert_eq!(next_page_hint(&h), Some((1500, "u1:agent:0".to_string())));
         h.insert(NEXT_CURSOR_HEADER, HeaderValue::from_static("soon"));
-        assert_eq!(next_page_hint(&h), None, "a cursor that is no number is ignored");
+        assert_eq!(
+            next_page_hint(&h),
+            None,
+            "a cursor that is no number is ignored"
+        );
+    }
+
+    #[test]
+    fn zstd_bodies_decode_and_garbage_is_named() {
+        let json = br#"{"ok":true}"#.repeat(100);
+        let wire = zstd::bulk::compress(&json, 1).unwrap();
+        assert_eq!(decode_zstd(&wire).unwrap(), json);
+        let err = decode_zstd(b"not zstd at all").unwrap_err();
+        assert!(err.starts_with("zstd: "), "{err}");
     }
 }
