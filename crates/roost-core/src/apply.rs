@@ -45,12 +45,6 @@ impl Cache {
             Decision::Reject(reason) => return Err(CoreError::PageRejected(reason)),
             Decision::ResyncFromZero(reason) => return Err(CoreError::ResyncNeeded(reason)),
         }
-        // A page of 1,000 listings with vectors is ~3 MB: with SQLite's 2 MB page cache the
-        // transaction spilled dirty pages to the log halfway. Only while syncing: the end of
-        // a sync (`optimize`) sets the default back and frees the pages.
-        self.conn
-            .execute_batch("PRAGMA cache_size = -16384;")
-            .at(&self.path)?;
         let path = self.path.clone();
         let tx = self.conn.transaction().at(&path)?;
         let (applied, touched) = apply_changes(&tx, page).map_err(|e| match e {

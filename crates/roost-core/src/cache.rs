@@ -99,7 +99,8 @@ impl Cache {
              PRAGMA wal_autocheckpoint = 16384;
              PRAGMA journal_size_limit = 4194304;
              PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 5000;",
+             PRAGMA busy_timeout = 5000;
+             PRAGMA cache_size = -16384;",
         )
         .at(path)?;
         if let Err(found) = schema::migrate(&mut conn).at(path)? {
@@ -331,11 +332,9 @@ impl Cache {
     /// (It also ran `ANALYZE` while search filtered in SQL; the filters now run in memory and
     /// the cache keeps no index for a planner to choose from.)
     pub fn optimize(&self) -> CoreResult<()> {
-        // The sync's larger page cache (see `apply_page`) goes back to the system.
+        // The page cache filled up during the sync goes back to the system.
         self.conn
-            .execute_batch(
-                "PRAGMA wal_checkpoint(PASSIVE); PRAGMA cache_size = -2000; PRAGMA shrink_memory;",
-            )
+            .execute_batch("PRAGMA wal_checkpoint(PASSIVE); PRAGMA shrink_memory;")
             .at(&self.path)
     }
 
