@@ -99,8 +99,7 @@ impl Cache {
              PRAGMA wal_autocheckpoint = 16384;
              PRAGMA journal_size_limit = 4194304;
              PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 5000;
-             PRAGMA cache_size = -16384;",
+             PRAGMA busy_timeout = 5000;",
         )
         .at(path)?;
         if let Err(found) = schema::migrate(&mut conn).at(path)? {
@@ -332,9 +331,8 @@ impl Cache {
     /// (It also ran `ANALYZE` while search filtered in SQL; the filters now run in memory and
     /// the cache keeps no index for a planner to choose from.)
     pub fn optimize(&self) -> CoreResult<()> {
-        // The page cache filled up during the sync goes back to the system.
         self.conn
-            .execute_batch("PRAGMA wal_checkpoint(PASSIVE); PRAGMA shrink_memory;")
+            .execute_batch("PRAGMA wal_checkpoint(PASSIVE);")
             .at(&self.path)
     }
 
