@@ -487,7 +487,7 @@ async fn read_json<T: DeserializeOwned>(
         &wire
     };
     if !status.is_success() {
-        let error = serde_json::from_slice::<ErrorBody>(&bytes)
+        let error = serde_json::from_slice::<ErrorBody>(bytes)
             .ok()
             .map(|b| b.error);
         if status == StatusCode::GONE
@@ -501,7 +501,7 @@ async fn read_json<T: DeserializeOwned>(
         }
         let message = match error {
             Some(e) => format!("{:?}: {}", e.code, e.message),
-            None => String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            None => String::from_utf8_lossy(bytes).chars().take(200).collect(),
         };
         return Err(CoreError::Server {
             url: url.to_string(),
@@ -509,7 +509,7 @@ async fn read_json<T: DeserializeOwned>(
             message,
         });
     }
-    let value = serde_json::from_slice(&bytes).map_err(|e| CoreError::BadResponse {
+    let value = serde_json::from_slice(bytes).map_err(|e| CoreError::BadResponse {
         url: url.to_string(),
         message: e.to_string(),
     })?;
