@@ -306,8 +306,13 @@ impl PhotoStore {
             if let (Some(plain), Some(kind)) = (plain, kind) {
                 return Ok((plain, kind));
             }
-            // Not ours to open: written unsealed before, under another key, or altered.
-            std::fs::remove_file(&path).map_err(io_at(&path))?;
+            // Not ours to open: written unsealed before, under another key, or altered. (Gone
+            // already is fine: another read of it got there first.)
+            if let Err(e) = std::fs::remove_file(&path)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(io_at(&path)(e));
+            }
         }
         self.download_image(reference).await
     }
