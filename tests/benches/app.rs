@@ -30,31 +30,41 @@ fn bench(name: &str, value: f64, unit: &str) {
     println!("BENCH {name} {value:.1} {unit}");
 }
 
-/// Types `query` into the search box the way a keystroke does and waits for the frame that
-/// shows its results; milliseconds in the page's own clock.
-const ROUNDTRIP: &str = r#"
+/// A page script that types `query` into the search box the way a keystroke does (at `t0`,
+/// the page's clock), then runs `$then`.
+macro_rules! typed {
+    ($then:literal) => {
+        concat!(
+            r#"
 const [query, done] = arguments;
 const input = document.querySelector('#search');
 const t0 = performance.now();
 input.value = query;
 input.dispatchEvent(new Event('input', { bubbles: true }));
+"#,
+            $then
+        )
+    };
+}
+
+/// Types `query` and waits for the frame that shows its results; milliseconds in the page's
+/// own clock.
+const ROUNDTRIP: &str = typed!(
+    r#"
 const check = () => {
   const r = window.roostRendered;
   if (r && r.query === query && r.at >= t0) { done(r.at - t0); } else { requestAnimationFrame(check); }
 };
 check();
-"#;
+"#
+);
 
 /// Like [`ROUNDTRIP`], for a search made while the model is not loaded: the first results
 /// (ranked by words and filters), then the same search again once the model is ready (the
 /// app asks again on its own), as `[first, refined]` ms; `null` for a render that did not
 /// come within 5 s.
-const REFINED: &str = r#"
-const [query, done] = arguments;
-const input = document.querySelector('#search');
-const t0 = performance.now();
-input.value = query;
-input.dispatchEvent(new Event('input', { bubbles: true }));
+const REFINED: &str = typed!(
+    r#"
 let first = null;
 const check = () => {
   const r = window.roostRendered;
@@ -66,7 +76,8 @@ const check = () => {
   requestAnimationFrame(check);
 };
 check();
-"#;
+"#
+);
 
 const QUERIES: &[&str] = &[
     "3 bed villa under 4M",

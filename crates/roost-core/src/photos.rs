@@ -314,7 +314,8 @@ impl PhotoStore {
                 return Err(io_at(&path)(e));
             }
         }
-        self.download_image(reference).await
+        let (_, image, kind) = self.download(reference).await?;
+        Ok((image, kind))
     }
 
     /// The file of `reference`: from disk when it is there, else downloaded and kept. Sealed
@@ -322,7 +323,7 @@ impl PhotoStore {
     pub async fn fetch(&self, reference: &str) -> Result<PathBuf, PhotoError> {
         match self.cached(reference) {
             Some(path) => Ok(path),
-            None => self.download(reference).await.map(|(path, _)| path),
+            None => self.download(reference).await.map(|(path, _, _)| path),
         }
     }
 
@@ -376,13 +377,16 @@ impl PhotoStore {
         };
         let mut downloads = futures_util::stream::iter(missing)
             .map(|r: String| async move {
-                let result = self.download(&r).await;
+                let result = self
+                    .download(&r)
+                    .await
+                    .map(|(_, image, _)| image.len() as u64);
                 (r, result)
             })
             .buffer_unordered(concurrency);
         while let Some((reference, result)) = downloads.next().await {
             match result {
-                Ok((_, bytes)) => {
+                Ok(bytes) => {
                     report.fetched += 1;
                     report.bytes += bytes;
                 }
@@ -466,22 +470,9 @@ impl PhotoStore {
         Ok(files)
     }
 
-    /// Fetches `reference`, checks it is an image and stores it; returns its file and size.
-    async fn download(&self, reference: &str) -> Result<(PathBuf, u64), PhotoError> {
-        let (path, body, _) = self.download_inner(reference).await?;
-        Ok((path, body.len() as u64))
-    }
-
-    /// Like [`PhotoStore::download`], returning the image itself.
-    async fn download_image(&self, reference: &str) -> Result<(Vec<u8>, ImageKind), PhotoError> {
-        let (_, body, kind) = self.download_inner(reference).await?;
-        Ok((body, kind))
-    }
-
-    async fn download_inner(
-        &self,
-        reference: &str,
-    ) -> Result<(PathBuf, Vec<u8>, ImageKind), PhotoError> {
+    /// Fetches `reference`, checks it is an image and stores it; returns its file, the image
+    /// and its kind.
+    async fn download(&self, reference: &str) -> Result<(PathBuf, Vec<u8>, ImageKind), PhotoError> {
         let (url, request, is_roost) = match source(reference)? {
             Source::Roost(id) => {
                 let url = format!("{}{}", self.base, media_path(id));

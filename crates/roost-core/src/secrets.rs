@@ -168,8 +168,6 @@ impl CacheKey {
         Ok((key, true))
     }
 
-    /// The `PRAGMA key` statement for this key in SQLCipher's raw form (`x'…'`), so the bytes
-    /// are the key itself rather than a passphrase to derive one from.
     /// The key of the photo files beside the cache: derived from this one under its own
     /// label, so neither key reveals the other's use.
     pub(crate) fn photo_key(&self) -> Zeroizing<[u8; 32]> {
@@ -180,6 +178,8 @@ impl CacheKey {
         Zeroizing::new(h.finalize().into())
     }
 
+    /// The `PRAGMA key` statement for this key in SQLCipher's raw form (`x'…'`), so the bytes
+    /// are the key itself rather than a passphrase to derive one from.
     pub(crate) fn pragma(&self) -> Zeroizing<String> {
         use std::fmt::Write;
         let mut sql = Zeroizing::new(String::with_capacity(20 + 2 * CACHE_KEY_LEN));

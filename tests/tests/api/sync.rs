@@ -247,21 +247,22 @@ fn ids_of(changes: &[Value], kind: &str, field: &str) -> Vec<String> {
     v
 }
 
-async fn clients_and_knowledge_follow_roles(s: TestServer) {
+/// Clients C1 (of `first`), C2 (of `second`) and C3 (nobody's), and two resources: one for
+/// everyone, one for managers and admins. Returns the tenant's context.
+async fn seed_clients_and_knowledge(
+    db: &roost_db::Db,
+    t: &roost_tests::Tenant,
+    first: &str,
+    second: &str,
+) -> roost_db::Ctx {
     use roost_api::users::Role;
-    let t = s.register("Roles Realty", "roles", "professional").await;
-    let (_, a1) = s.add_user(&t, "a1@roles.test", &["agent"]).await;
-    let (_, a2) = s.add_user(&t, "a2@roles.test", &["agent"]).await;
-    let (_, mgr) = s.add_user(&t, "m@roles.test", &["manager"]).await;
-
-    let db = roost_db::Db::connect(&s.database_url).await.unwrap();
     let ctx = roost_db::Ctx {
         tenant: roost_db::TenantId::from_verified(t.id.parse().unwrap()),
         actor: roost_db::Actor::default(),
     };
     let clients = vec![
-        client("C1", Some("A1@roles.test")),
-        client("C2", Some("a2@roles.test")),
+        client("C1", Some(first)),
+        client("C2", Some(second)),
         client("C3", None),
     ];
     db.apply_client_import(&ctx, clients, false, &mut report())
@@ -274,6 +275,17 @@ async fn clients_and_knowledge_follow_roles(s: TestServer) {
     db.apply_knowledge_import(&ctx, items, None, &mut report())
         .await
         .unwrap();
+    ctx
+}
+
+async fn clients_and_knowledge_follow_roles(s: TestServer) {
+    let t = s.register("Roles Realty", "roles", "professional").await;
+    let (_, a1) = s.add_user(&t, "a1@roles.test", &["agent"]).await;
+    let (_, a2) = s.add_user(&t, "a2@roles.test", &["agent"]).await;
+    let (_, mgr) = s.add_user(&t, "m@roles.test", &["manager"]).await;
+
+    let db = roost_db::Db::connect(&s.database_url).await.unwrap();
+    let ctx = seed_clients_and_knowledge(&db, &t, "A1@roles.test", "a2@roles.test").await;
 
     let (a1_full, a1_cursor) = pull(&s, &a1.access, 0, 3).await;
     assert_eq!(
@@ -364,27 +376,8 @@ async fn the_native_feed_reads_what_sqlx_reads() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     let native = roost_db::Db::connect(&s.database_url).await.unwrap();
-    let ctx = roost_db::Ctx {
-        tenant: roost_db::TenantId::from_verified(t.id.parse().unwrap()),
-        actor: roost_db::Actor::default(),
-    };
-    let clients = vec![
-        client("C1", Some("a1@native.test")),
-        client("C2", Some("someone@native.test")),
-        client("C3", None),
-    ];
-    native
-        .apply_client_import(&ctx, clients, false, &mut report())
-        .await
-        .unwrap();
-    let items = vec![
-        item("everyone", vec![]),
-        item("managers", vec![Role::Manager, Role::Admin]),
-    ];
-    native
-        .apply_knowledge_import(&ctx, items, None, &mut report())
-        .await
-        .unwrap();
+    let ctx =
+        seed_clients_and_knowledge(&native, &t, "a1@native.test", "someone@native.test").await;
     let sqlx_only = roost_db::Db::connect(&s.database_url)
         .await
         .unwrap()
