@@ -110,15 +110,15 @@ fn open_device(app: &tauri::App) -> Result<Arc<Device>, String> {
     .map_err(|e| e.to_string())
 }
 
-/// `ROOST_WEBVIEW_CPU=1` (Linux): WebKitGTK paints on the CPU without compositing instead of
-/// through OpenGL. On a machine without a GPU driver (Mesa's llvmpipe) that keeps the web
-/// process ~130 MB smaller, but a full repaint of the result cards then blocks the page's main
-/// thread (keystroke to results ~50 → ~170 ms on the two-core bench machine), so it is not the
-/// default. See docs/benchmarks.md.
+/// Linux: WebKitGTK paints the page on the CPU without compositing, unless
+/// `ROOST_WEBVIEW_GPU=1`. Composited through OpenGL on a machine without a GPU driver (Mesa's
+/// llvmpipe), the web process is ~130 MB bigger and no faster for a page like ours; painted on
+/// the CPU, results reach the screen in one frame as long as the page avoids blurred shadows
+/// on repeated elements (styles.css). See docs/benchmarks.md.
 fn lean_webview(app: &tauri::App) {
     #[cfg(target_os = "linux")]
     {
-        if std::env::var("ROOST_WEBVIEW_CPU").as_deref() != Ok("1") {
+        if std::env::var("ROOST_WEBVIEW_GPU").as_deref() == Ok("1") {
             return;
         }
         let Some(window) = app.get_webview_window("main") else {
@@ -200,8 +200,7 @@ const FIRST_PAINT_SETTLE: std::time::Duration = std::time::Duration::from_millis
 
 /// Waits until the first results are on screen (the first search answered, plus
 /// [`FIRST_PAINT_SETTLE`]), `wake` is told, or `at_most` passed: what the start's background
-/// work (the first sync, loading the search model) waits for, so the window's start has the
-/// cores to itself.
+/// work (the first sync) waits for, so the window's start has the cores to itself.
 pub async fn after_first_results(
     mut first: tokio::sync::watch::Receiver<bool>,
     wake: Option<&tokio::sync::Notify>,
@@ -345,15 +344,10 @@ pub fn run() {
                     d.warm_search_index();
                     tracing::debug!(ms = since_start_ms(), "start-up: search index loaded");
                 });
-                // The model loads in the background so a text search does not wait for it, but
-                // after the first results are on screen (or 3 s), so it does not slow the start.
-                let d = Arc::clone(device);
-                let first = first_search.subscribe();
-                let handle = app.handle().clone();
-                tauri::async_runtime::spawn(async move {
-                    after_first_results(first, None, std::time::Duration::from_secs(3)).await;
-                    load_search_model(&handle, &d);
-                });
+                // The search model (~90 MB resident) loads on the first text search, not at
+                // start: that search is answered at once by words and filters, and again when
+                // the model is ready (the UI asks on `SEARCH_MODEL_EVENT`). An app left open
+                // without searching does not hold it.
                 schedule::start(
                     app.handle().clone(),
                     Arc::clone(device),

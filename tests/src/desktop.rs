@@ -243,7 +243,13 @@ impl App {
     pub async fn screenshot(&self, name: &str) {
         // Let images decode and transitions end.
         tokio::time::sleep(Duration::from_millis(250)).await;
+        // WebKitWebDriver takes the picture after the page's next repaint, and a page painted
+        // without compositing (the app's default on Linux) does not repaint while nothing
+        // changes: keep one pixel in a corner flickering between two near-identical colours
+        // until the picture is taken.
+        self.js(SCREENSHOT_TICK_START).await;
         let png = self.client.screenshot().await.expect("screenshot");
+        self.js(SCREENSHOT_TICK_STOP).await;
         std::fs::write(artifacts().join(format!("{name}.png")), png).expect("save screenshot");
     }
 
@@ -338,3 +344,27 @@ pub fn app_pids(bin: &Path) -> Vec<u32> {
         .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok().as_ref() == Some(&target))
         .collect()
 }
+
+/// See [`App::screenshot`].
+const SCREENSHOT_TICK_START: &str = r#"
+let tick = document.getElementById('roost-test-tick');
+if (!tick) {
+  tick = document.createElement('div');
+  tick.id = 'roost-test-tick';
+  tick.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;z-index:2147483647';
+  document.body.appendChild(tick);
+}
+let odd = false;
+const step = () => {
+  if (!document.getElementById('roost-test-tick')) return;
+  odd = !odd;
+  tick.style.background = odd ? 'rgba(128,128,128,0.02)' : 'rgba(128,128,128,0.03)';
+  requestAnimationFrame(step);
+};
+requestAnimationFrame(step);
+return null;
+"#;
+
+/// See [`App::screenshot`].
+const SCREENSHOT_TICK_STOP: &str =
+    "const t = document.getElementById('roost-test-tick'); if (t) t.remove(); return null;";

@@ -101,8 +101,13 @@ pub struct Ctx {
 
 impl Ctx {
     fn new() -> Result<Self> {
-        // xtask lives one level below the workspace root.
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        // xtask lives one level below the workspace root. `cargo run` names the manifest
+        // directory at run time too; prefer that: with a target directory shared between
+        // clones, the binary may have been compiled in another clone.
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        let root = manifest_dir
             .parent()
             .context("xtask has no parent directory")?
             .to_path_buf();
