@@ -199,19 +199,13 @@ pub fn shell(device: Result<Arc<Device>, String>) -> Shell {
 const FIRST_PAINT_SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Waits until the first results are on screen (the first search answered, plus
-/// [`FIRST_PAINT_SETTLE`]), `wake` is told, or `at_most` passed: what the start's background
-/// work (the first sync) waits for, so the window's start has the cores to itself.
+/// [`FIRST_PAINT_SETTLE`]), `wake` is told, or `at_most` passed: what the first sync waits
+/// for, so the window's start has the cores to itself.
 pub async fn after_first_results(
     mut first: tokio::sync::watch::Receiver<bool>,
-    wake: Option<&tokio::sync::Notify>,
+    wake: &tokio::sync::Notify,
     at_most: std::time::Duration,
 ) {
-    let woken = async {
-        match wake {
-            Some(w) => w.notified().await,
-            None => std::future::pending().await,
-        }
-    };
     let painted = async {
         if first.wait_for(|done| *done).await.is_ok() {
             tokio::time::sleep(FIRST_PAINT_SETTLE).await;
@@ -219,7 +213,7 @@ pub async fn after_first_results(
     };
     tokio::select! {
         _ = painted => {}
-        _ = woken => {}
+        _ = wake.notified() => {}
         _ = tokio::time::sleep(at_most) => {}
     }
 }

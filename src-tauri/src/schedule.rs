@@ -27,7 +27,7 @@ pub fn start<R: Runtime>(
         demo_sign_in(&device).await;
         // The first sync waits for the first results from the cache (a second at most after
         // them is nothing next to a 5-minute period), unless a sign-in or "Sync now" asks.
-        crate::after_first_results(first_search, Some(&wake), Duration::from_secs(2)).await;
+        crate::after_first_results(first_search, &wake, Duration::from_secs(2)).await;
         loop {
             let mut wait = PERIOD;
             if device.is_signed_in() {

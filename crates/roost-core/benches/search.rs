@@ -310,7 +310,8 @@ fn main() {
         }),
     );
 
-    // Longer texts take longer: the filtered searches embed their whole text.
+    // Longer texts take longer: the filtered queries' whole texts, for reference (a search
+    // embeds the words its filters leave, or the whole text when none are left).
     report(
         "embed_query_filtered_texts_p50_ms",
         p50(|run| {

@@ -1,8 +1,9 @@
 //! The search model in memory only while it is used: loaded when a search needs it, released
-//! after a while without one. all-MiniLM-L6-v2 in ONNX Runtime holds ~90 MB (its graph
-//! optimiser folds the int8 weights' dequantisation into f32 constants at load; with that
-//! folding off the weights were dequantised into its arena on every query instead, 3× slower
-//! and no smaller) and loads again in ~0.3–0.6 s, so an app left open all day does not keep it
+//! after a while without one. all-MiniLM-L6-v2 in ONNX Runtime holds ~90 MB (the file keeps
+//! int8 weights with a scale, and ONNX Runtime's optimiser folds that scaling into f32
+//! constants at load, the 30k-word embedding table included; with folding off they were scaled
+//! into its arena on every query, 3× slower and no smaller) and loads again in ~0.3–0.6 s, so
+//! an app left open all day does not keep it
 //! for a search an hour later. Nothing loads it before the first text search. A
 //! search never waits for the load: it ranks by words and filters meanwhile, and the UI asks
 //! again when the model is ready (`roost://search-model`). Freed memory goes back to the
