@@ -59,6 +59,26 @@ enum Fault {
     Reject,
 }
 
+/// A loopback listener on a port below the kernel's ephemeral range. A port from `:0` comes
+/// from that range, and while the stand-in is down any test's outgoing connection may take it
+/// as its local port, so binding it again fails (it did, once in a CI run).
+fn listener_outside_ephemeral_ports() -> TcpListener {
+    let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let (from, to) = (10_000u16, low.max(10_001));
+    let mut rng = rand::rng();
+    for _ in 0..200 {
+        let port = rng.random_range(from..to);
+        if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            l.set_nonblocking(true).unwrap();
+            return TcpListener::from_std(l).unwrap();
+        }
+    }
+    panic!("no free loopback port in {from}..{to}");
+}
+
 const REJECTION: &str = "+971 50 000 0000 is not on WhatsApp; check the number.";
 
 #[derive(Default)]
@@ -83,7 +103,7 @@ struct StandIn {
 
 impl StandIn {
     async fn start() -> StandIn {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = listener_outside_ephemeral_ports();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State {
             access: "access-0".into(),
@@ -99,7 +119,8 @@ impl StandIn {
         }
     }
 
-    /// Stops listening: connections are refused until [`StandIn::up`].
+    /// Stops listening: connections are refused until [`StandIn::up`] binds the same port
+    /// again (outside the ephemeral range, so no other test's connection takes it meanwhile).
     async fn down(&mut self) {
         if let Some(task) = self.accept.take() {
             task.abort();
