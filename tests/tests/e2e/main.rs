@@ -129,6 +129,16 @@ async fn an_agent_signs_in_syncs_searches_and_keeps_working_offline() {
         chips.contains("3 beds") && chips.contains("AED 2M")
     })
     .await;
+    // The first text search loads the search model and is answered by words and filters
+    // meanwhile; the order to compare with offline is the one ranked with the model.
+    app.until("results ranked with the search model", || async {
+        app.text("#ranking-note").await.is_empty()
+            && app
+                .js("return document.querySelector('#results').dataset.semantic;")
+                .await
+                == "true"
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let ids = app.result_ids().await;
     assert!(

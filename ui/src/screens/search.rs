@@ -189,6 +189,9 @@ pub fn Search() -> impl IntoView {
             <div class="summary" aria-live="polite">
                 <span id="result-count">{move || format::count(total(), "listing", "listings")}</span>
                 <span class="muted">{move || s.view.with(|v| v.as_ref().map(|v| format!(" · {:.0} ms", v.took_ms.max(1.0))))}</span>
+                // Ranked by words and filters while the search model loads; the same search
+                // comes again with it in a moment.
+                <span class="muted" id="ranking-note">{move || s.view.with(|v| v.as_ref().is_some_and(|v| v.model_loading).then_some(" · refining…"))}</span>
                 <ul class="chips" id="chips">
                     {move || applied().map(|f| chips(&f)).unwrap_or_default().into_iter()
                         .map(|c| view! { <li class="chip">{c}</li> }).collect_view()}
@@ -196,7 +199,8 @@ pub fn Search() -> impl IntoView {
             </div>
             <BedroomFacets s=s currency=currency/>
             <p class="error" role="alert">{move || s.error.get()}</p>
-            <ul class="cards" id="results">
+            <ul class="cards" id="results"
+                data-semantic=move || s.view.with(|v| v.as_ref().is_some_and(|v| v.results.ranking.semantic).to_string())>
                 <For each=move || s.cards.get() key=|l| l.id children=move |l| view! { <Card listing=l/> }/>
             </ul>
             <Show when=move || s.view.with(|v| v.is_some()) && s.cards.with(Vec::is_empty)>
