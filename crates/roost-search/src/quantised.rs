@@ -6,9 +6,8 @@
 //! and the i16 rows order those: each of their values is within half a step (the row's largest
 //! / 65,534) of the f32 one, so a score moves by at most that times the query's L1 norm (≤ 3e-4
 //! at 384 dimensions, ~1e-5 typically), below what separates neighbours, at half of f32's
-//! memory (77 MB instead of 154 at 100k × 384). Recall
-//! against an exact f32 scan stays ≥ 0.99 (tested here; the search bench measures it at 10 and
-//! at 100, the depth a search ranks to).
+//! memory (77 MB instead of 154 at 100k × 384). Recall against an exact f32 scan stays ≥ 0.99
+//! (tested here; the search bench measures it at 10 and at 100, the depth a search ranks to).
 //!
 //! Speed: the int8 dot product is written so the compiler vectorises it (i8 → i16 products
 //! summed into i32 lanes, `pmaddwd`) and is compiled for AVX2 as well, chosen at run time
@@ -112,7 +111,7 @@ impl Quantised {
     /// `row`'s re-scoring score against the unit query `q`.
     #[inline(always)]
     fn fine_score(&self, q: &[f32], row: u32) -> f32 {
-        dot_fine(q, self.fine_row(row)) * self.fine_scales[row as usize]
+        dot(q, self.fine_row(row)) * self.fine_scales[row as usize]
     }
 
     #[inline(always)]
@@ -378,35 +377,36 @@ fn order(a: &(f32, u32), b: &(f32, u32)) -> Ordering {
 
 /// Codes `v` into `out` symmetrically (max |x| → 127) and returns the scale.
 fn quantise(v: &[f32], out: &mut [i8]) -> f32 {
-    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
-    if max == 0.0 {
-        out.fill(0);
-        return 0.0;
-    }
-    let scale = max / 127.0;
-    for (o, x) in out.iter_mut().zip(v) {
-        *o = (x / scale).round().clamp(-127.0, 127.0) as i8;
-    }
-    scale
+    quantise_to(v, out, 127.0, |y| y as i8)
 }
 
-/// Like [`quantise`], to i16 codes for re-scoring.
+/// Like [`quantise`], to i16 codes for re-scoring (max |x| → 32,767).
 fn quantise_fine(v: &[f32], out: &mut [i16]) -> f32 {
+    quantise_to(v, out, 32767.0, |y| y as i16)
+}
+
+/// Codes `v` into `out` as `code` of each value times `levels / max |x|`, rounded half away
+/// from zero, and returns the factor back (`max |x| / levels`). Rounds by hand: a division
+/// and `round` per value (a libm call on baseline x86-64) made loading 100k vectors 0.7 s
+/// slower. `code` is an `as` cast, which saturates; |x · levels / max| ≤ levels anyway.
+#[inline(always)]
+fn quantise_to<T: Copy + Default>(
+    v: &[f32],
+    out: &mut [T],
+    levels: f32,
+    code: impl Fn(f32) -> T,
+) -> f32 {
     let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
     if max == 0.0 {
-        out.fill(0);
+        out.fill(T::default());
         return 0.0;
     }
-    let scale = max / 32767.0;
-    // Multiply and round half away from zero by hand: a division and `round` per value (a
-    // libm call on baseline x86-64) made loading 100k vectors 0.7 s slower.
-    let inverse = 32767.0 / max;
+    let inverse = levels / max;
     for (o, x) in out.iter_mut().zip(v) {
         let y = x * inverse;
-        // `as` saturates, so |y| ≤ 32767 (+ rounding) stays in range.
-        *o = (y + 0.5f32.copysign(y)) as i16;
+        *o = code(y + 0.5f32.copysign(y));
     }
-    scale
+    max / levels
 }
 
 fn quantise_query(q: &[f32]) -> (Vec<i8>, f32) {
@@ -444,40 +444,26 @@ fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     acc.iter().sum::<i32>() + tail
 }
 
-/// f32 dot product in eight (SSE2: two registers; AVX2: one) independent sums.
+/// Dot product of f32 `a` with `b` (f32, or i16 codes taken as f32) in eight (SSE2: two
+/// registers; AVX2: one) independent sums.
 #[inline(always)]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub fn dot<T: Copy + Into<f32>>(a: &[f32], b: &[T]) -> f32 {
     let mut acc = [0f32; 8];
-    let (a8, a_rest) = a.split_at(a.len() / 8 * 8);
-    let (b8, b_rest) = b.split_at(a8.len());
-    for (x, y) in a8.chunks_exact(8).zip(b8.chunks_exact(8)) {
-        for ((sum, x), y) in acc.iter_mut().zip(x).zip(y) {
-            *sum += x * y;
-        }
-    }
-    let tail: f32 = a_rest.iter().zip(b_rest).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
-}
-
-/// The dot product of `q` with an i16 row (each code as f32), in [`dot`]'s order of sums.
-#[inline(always)]
-fn dot_fine(q: &[f32], row: &[i16]) -> f32 {
-    let mut acc = [0f32; 8];
-    let whole = q.len() / 8 * 8;
-    for (x, y) in q[..whole].chunks_exact(8).zip(row[..whole].chunks_exact(8)) {
+    let whole = a.len() / 8 * 8;
+    for (x, y) in a[..whole].chunks_exact(8).zip(b[..whole].chunks_exact(8)) {
         for ((sum, x), &y) in acc.iter_mut().zip(x).zip(y) {
-            *sum += x * f32::from(y);
+            *sum += x * y.into();
         }
     }
-    let tail: f32 = q[whole..]
+    let tail: f32 = a[whole..]
         .iter()
-        .zip(&row[whole..q.len()])
-        .map(|(x, &y)| x * f32::from(y))
+        .zip(&b[whole..])
+        .map(|(x, &y)| x * y.into())
         .sum();
     acc.iter().sum::<f32>() + tail
 }
 
-/// [`dot_fine`] of `q` with four rows at once (each as long as `q`).
+/// [`dot`] of `q` with four i16 rows at once (each as long as `q`).
 #[inline(always)]
 fn dot4_fine(q: &[f32], rows: [&[i16]; 4]) -> [f32; 4] {
     let whole = q.len() / 8 * 8;
