@@ -45,13 +45,16 @@ pub fn provide_state() {
     };
     provide_context(s);
     // Results ranked while the search model was loading: ask again now that it is ready,
-    // so they gain semantic ranking.
+    // so they gain semantic ranking. A search still on its way may have been ranked without
+    // the model too (the model can be ready before its answer arrives): `run` then only marks
+    // a search pending, which goes once that answer is in.
     let ctx = Ctx::get();
     spawn_local(async move {
         crate::bridge::listen::<serde_json::Value>(SEARCH_MODEL_EVENT, move |_| {
-            if s.view
-                .with_untracked(|v| v.as_ref().is_some_and(|v| v.model_loading))
-            {
+            let loading = s
+                .view
+                .with_untracked(|v| v.as_ref().is_some_and(|v| v.model_loading));
+            if loading || s.busy.get_untracked() {
                 run(s, ctx.currency(), true, false);
             }
         })
