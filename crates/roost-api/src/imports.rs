@@ -148,7 +148,7 @@ pub struct ImportReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmbeddingProgress {
-    /// The model the vectors are made with, e.g. `all-MiniLM-L6-v2-int8`.
+    /// The model the vectors are made with, e.g. `all-MiniLM-L6-v2-w8a8`.
     pub model: String,
     /// Live listings this import wrote.
     pub total: u64,

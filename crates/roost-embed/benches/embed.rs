@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use roost_embed::{EmbedConfig, Embedder};
+use roost_embed::{EmbedConfig, Embedder, ModelGraph};
 
 const QUERY_RUNS: usize = 200;
 const WARM_UP: usize = 20;
@@ -18,7 +18,10 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     };
-    match run(&cfg) {
+    // The product's graph, then the file's own for comparison (suffix `_shipped_graph`).
+    let mut shipped = cfg.clone();
+    shipped.graph = ModelGraph::AsShipped;
+    match run(&cfg, "").and_then(|()| run(&shipped, "_shipped_graph")) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -27,10 +30,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cfg: &EmbedConfig) -> Result<(), roost_embed::EmbedError> {
+fn run(cfg: &EmbedConfig, suffix: &str) -> Result<(), roost_embed::EmbedError> {
+    let before = resident_mb();
     let start = Instant::now();
     let embedder = Embedder::load(cfg)?;
-    println!("BENCH embed_model_load {:.0} ms", ms(start));
+    println!("BENCH embed_model_load{suffix} {:.0} ms", ms(start));
+    // Only the first model's: the second loads into memory the first one freed.
+    if suffix.is_empty() {
+        println!(
+            "BENCH embed_model_resident_mb {:.0} MiB",
+            resident_mb() - before
+        );
+    }
 
     let query = "3 bedroom villa with pool in Arabian Ranches";
     for _ in 0..WARM_UP {
@@ -43,7 +54,10 @@ fn run(cfg: &EmbedConfig) -> Result<(), roost_embed::EmbedError> {
         times.push(ms(start));
     }
     times.sort_by(f64::total_cmp);
-    println!("BENCH embed_query_p50 {:.2} ms", times[QUERY_RUNS / 2]);
+    println!(
+        "BENCH embed_query_p50{suffix} {:.2} ms",
+        times[QUERY_RUNS / 2]
+    );
 
     let docs: Vec<String> = (0..DOCS).map(listing).collect();
     let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
@@ -52,8 +66,20 @@ fn run(cfg: &EmbedConfig) -> Result<(), roost_embed::EmbedError> {
     let vectors = embedder.embed_documents(&refs)?;
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(vectors.len(), DOCS);
-    println!("BENCH embed_docs_per_s {:.0} docs/s", DOCS as f64 / secs);
+    println!(
+        "BENCH embed_docs_per_s{suffix} {:.0} docs/s",
+        DOCS as f64 / secs
+    );
     Ok(())
+}
+
+/// Resident memory of this process (Linux; 0 elsewhere).
+fn resident_mb() -> f64 {
+    let pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    pages * 4096.0 / (1024.0 * 1024.0)
 }
 
 fn ms(start: Instant) -> f64 {

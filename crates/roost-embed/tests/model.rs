@@ -5,13 +5,21 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use roost_embed::{EmbedConfig, EmbedError, Embedder, TOKENIZER_FILES, cosine};
+use roost_embed::{EmbedConfig, EmbedError, Embedder, ModelGraph, TOKENIZER_FILES, cosine};
 
 /// One model per test binary; loading is the slow part.
 fn embedder(test: &str) -> Option<&'static Embedder> {
     static EMBEDDER: OnceLock<Embedder> = OnceLock::new();
     let cfg = common::config(test)?;
     Some(EMBEDDER.get_or_init(|| Embedder::load(&cfg).expect("load the model")))
+}
+
+/// The file's own graph (f32 weights at run time), to compare the int8 kernels with.
+fn as_shipped(test: &str) -> Option<&'static Embedder> {
+    static EMBEDDER: OnceLock<Embedder> = OnceLock::new();
+    let mut cfg = common::config(test)?;
+    cfg.graph = ModelGraph::AsShipped;
+    Some(EMBEDDER.get_or_init(|| Embedder::load(&cfg).expect("load the shipped graph")))
 }
 
 fn assert_unit(v: &[f32]) {
@@ -25,7 +33,7 @@ fn vectors_have_384_unit_dimensions() {
         return;
     };
     assert_eq!(e.dim(), 384);
-    assert_eq!(e.model_id(), "all-MiniLM-L6-v2-int8");
+    assert_eq!(e.model_id(), "all-MiniLM-L6-v2-w8a8");
     let docs = e
         .embed_documents(&["Spacious apartment with sea view", "", "a"])
         .unwrap();
@@ -197,4 +205,57 @@ fn unknown_model_file_is_refused() {
     .unwrap_err();
     assert!(matches!(err, EmbedError::UnknownModel { .. }), "{err:?}");
     assert!(err.to_string().contains("model.onnx"), "{err}");
+}
+
+#[test]
+fn int8_kernels_stay_close_to_the_shipped_graph() {
+    let (Some(int8), Some(shipped)) = (
+        embedder("int8_kernels_stay_close_to_the_shipped_graph"),
+        as_shipped("int8_kernels_stay_close_to_the_shipped_graph"),
+    ) else {
+        return;
+    };
+    assert_eq!(shipped.model_id(), "all-MiniLM-L6-v2-int8");
+    assert_ne!(int8.model_id(), shipped.model_id());
+    let docs = [
+        "Arabian Ranches villa, 4 bedrooms, private pool and garden, close to the golf club",
+        "Studio apartment in JVC, two minutes from the bus, gym and pool in the building",
+        "Penthouse in Downtown Dubai with a full Burj Khalifa view and a private terrace",
+        "Townhouse in Mirdif, quiet street, walk to schools, maid room, covered parking",
+        "Office floor for lease in Business Bay, fitted, 24/7 access, metro nearby",
+        "Beachfront apartment on Palm Jumeirah, direct beach access, high floor, sea view",
+        "Commission policy: agents receive their share within 30 days of the transfer",
+        "Market report: villa prices in Dubai Hills rose 12% year on year in the third quarter",
+    ];
+    let queries = [
+        "family villa with a pool near golf",
+        "cheap studio near public transport",
+        "flat with a view of the burj khalifa",
+        "when are commissions paid",
+        "how did dubai hills prices change",
+        "apartment by the beach",
+    ];
+    let a = int8.embed_documents(&docs).unwrap();
+    let b = shipped.embed_documents(&docs).unwrap();
+    for (text, (x, y)) in docs.iter().zip(a.iter().zip(&b)) {
+        let c = cosine(x, y);
+        assert!(c > 0.998, "{text:?}: cosine {c} between the two graphs");
+    }
+    let best = |q: &[f32], d: &[Vec<f32>]| {
+        (0..d.len())
+            .max_by(|&i, &j| cosine(q, &d[i]).total_cmp(&cosine(q, &d[j])))
+            .unwrap()
+    };
+    for q in queries {
+        let (qa, qb) = (
+            int8.embed_query(q).unwrap(),
+            shipped.embed_query(q).unwrap(),
+        );
+        assert!(cosine(&qa, &qb) > 0.998, "{q:?}");
+        assert_eq!(
+            best(&qa, &a),
+            best(&qb, &b),
+            "{q:?} finds another text first"
+        );
+    }
 }

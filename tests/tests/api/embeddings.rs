@@ -18,7 +18,7 @@ async fn wait_embedded(s: &TestServer, token: &str, import_id: &str, total: u64)
         let e = &r.body["embedding"];
         assert_eq!(e["total"].as_u64(), Some(total), "{}", r.body);
         if e["embedded"].as_u64() == Some(total) {
-            assert_eq!(e["model"], "all-MiniLM-L6-v2-int8");
+            assert_eq!(e["model"], "all-MiniLM-L6-v2-w8a8");
             return;
         }
         assert!(
@@ -85,7 +85,7 @@ async fn listings_are_embedded_after_import_and_only_again_when_changed(backend:
 
     // The change feed carries each vector beside its listing, in the announced model.
     let feed = s.get("/api/v1/sync/changes?since=0", &t.admin.access).await;
-    assert_eq!(feed.body["embedding_model"]["id"], "all-MiniLM-L6-v2-int8");
+    assert_eq!(feed.body["embedding_model"]["id"], "all-MiniLM-L6-v2-w8a8");
     assert_eq!(feed.body["embedding_model"]["dim"], 384);
     let villa = feed.body["changes"]
         .as_array()
