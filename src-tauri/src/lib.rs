@@ -63,8 +63,9 @@ fn photo_base() -> String {
 /// the bundle installs beside the app's resources.
 ///
 /// One inference thread unless `ROOST_EMBED_THREADS` says otherwise: the app embeds one short
-/// query at a time, and a second ONNX Runtime thread spinning after each query took the core
-/// the webview needed to show the results (keystroke to results 113 ms → 47 ms on two cores).
+/// query at a time (~2 ms on one thread), and the other core stays free for the webview to show
+/// the results. (Before inference threads stopped spinning after each run, a second one took
+/// that core: keystroke to results 113 ms → 47 ms on two cores.)
 fn embed_config(resources: Option<PathBuf>) -> Option<roost_embed::EmbedConfig> {
     let mut cfg = match roost_embed::EmbedConfig::from_env() {
         Some(cfg) => cfg,
@@ -338,7 +339,7 @@ pub fn run() {
                     d.warm_search_index();
                     tracing::debug!(ms = since_start_ms(), "start-up: search index loaded");
                 });
-                // The search model (~90 MB resident) loads on the first text search, not at
+                // The search model (~60–75 MB resident) loads on the first text search, not at
                 // start: that search is answered at once by words and filters, and again when
                 // the model is ready (the UI asks on `SEARCH_MODEL_EVENT`). An app left open
                 // without searching does not hold it.

@@ -1,14 +1,12 @@
 //! The search model in memory only while it is used: loaded when a search needs it, released
-//! after a while without one. all-MiniLM-L6-v2 in ONNX Runtime holds ~90 MB (the file keeps
-//! int8 weights with a scale, and ONNX Runtime's optimiser folds that scaling into f32
-//! constants at load, the 30k-word embedding table included; with folding off they were scaled
-//! into its arena on every query, 3× slower and no smaller) and loads again in ~0.3–0.6 s, so
-//! an app left open all day does not keep it
-//! for a search an hour later. Nothing loads it before the first text search. A
-//! search never waits for the load: it ranks by words and filters meanwhile, and the UI asks
-//! again when the model is ready (`roost://search-model`). Freed memory goes back to the
-//! system only with the malloc settings of `tune_malloc` (lib.rs); with glibc's defaults every
-//! release and reload left the process bigger.
+//! after a while without one. all-MiniLM-L6-v2 holds ~60–75 MB in the app (its int8 weights
+//! stay int8: roost-embed edits the graph at load; ONNX Runtime widened them to ~90–108 MB of
+//! f32 before) and loads again in ~0.3 s, so an app left open all day does not keep it for a
+//! search an hour later. Nothing loads it before the first text search. A search never waits
+//! for the load: it ranks by words and filters meanwhile, and the UI asks again when the model
+//! is ready (`roost://search-model`). Freed memory goes back to the system only with the
+//! malloc settings of `tune_malloc` (lib.rs); with glibc's defaults every release and reload
+//! left the process bigger.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
