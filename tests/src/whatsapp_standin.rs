@@ -23,6 +23,8 @@ pub const NOT_ON_WHATSAPP: &str = "971509999999";
 pub const PAIR_LIMITED: &str = "971505555555";
 /// The template the company is set up with.
 pub const TEMPLATE: &str = "roost_showcase";
+/// An approved template with an image header (and the same two body values).
+pub const PHOTO_TEMPLATE: &str = "roost_photo_showcase";
 
 /// What the stand-in has seen and how it should answer next.
 #[derive(Default)]
@@ -98,6 +100,23 @@ pub fn graph_answer(g: &Mutex<Graph>, r: &Recorded) -> Reply {
         };
     if !shape_ok {
         return graph_error(400, 100, "(#100) Invalid parameter", "bad body");
+    }
+    // Meta checks a template's values against the approved one: this one needs its image.
+    if kind == "template" && b["template"]["name"] == PHOTO_TEMPLATE {
+        let header = b["template"]["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == "header");
+        let image = header.and_then(|h| h["parameters"][0]["image"]["link"].as_str());
+        if !image.is_some_and(|l| l.starts_with("http")) {
+            return graph_error(
+                400,
+                132000,
+                "(#132000) Number of parameters does not match the expected number of params",
+                "header: Format mismatch, expected IMAGE, received UNKNOWN",
+            );
+        }
     }
     if g.not_on_whatsapp.contains(&to) {
         return graph_error(

@@ -173,6 +173,10 @@ pub struct WhatsAppSettings {
     /// The template's language code, e.g. `en_US` (default `en`).
     #[serde(default)]
     pub template_language: Option<String>,
+    /// The template was approved with an image header: the first listing photo a client can
+    /// open fills it (a showcase without such a photo then fails, saying so).
+    #[serde(default)]
+    pub template_photo_header: bool,
     /// The token Meta's webhook subscription sends back to
     /// `/api/v1/webhooks/whatsapp/{company}` (chosen by the admin when subscribing).
     #[serde(default)]

@@ -27,6 +27,8 @@ const EXPIRED: &str = "EAAGm0PX4ZCpsBAexpired-token-9876";
 const CLIENT: &str = "971501234567";
 const NOT_ON_WHATSAPP: &str = "971509999999";
 const PAIR_LIMITED: &str = "971505555555";
+/// An approved template with an image header and two body values.
+const PHOTO_TEMPLATE: &str = "listing_photo_showcase";
 
 fn now_ms() -> Millis {
     SystemTime::now()
@@ -162,6 +164,34 @@ async fn messages(
             "The request body does not match the messages endpoint.",
         );
     }
+    // The one approved template with an image header: its header and two body values must
+    // come with it, as Meta checks against the approved template.
+    if kind == "template" && json["template"]["name"] == PHOTO_TEMPLATE {
+        let components = json["template"]["components"].as_array();
+        let part = |kind: &str| {
+            components
+                .into_iter()
+                .flatten()
+                .find(|c| c["type"] == kind)
+                .map(|c| c["parameters"].clone())
+        };
+        let header_ok = part("header").is_some_and(|p| {
+            p.as_array().is_some_and(|p| p.len() == 1)
+                && p[0]["type"] == "image"
+                && p[0]["image"]["link"]
+                    .as_str()
+                    .is_some_and(|l| l.starts_with("https://"))
+        });
+        let body_ok = part("body").is_some_and(|p| p.as_array().is_some_and(|p| p.len() == 2));
+        if !header_ok || !body_ok {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                132000,
+                "(#132000) Number of parameters does not match the expected number of params",
+                "header: Format mismatch, expected IMAGE, received UNKNOWN",
+            );
+        }
+    }
     if g.not_on_whatsapp.contains(&to) {
         return graph_error(
             StatusCode::BAD_REQUEST,
@@ -288,6 +318,51 @@ async fn every_kind_goes_out_in_the_documented_shape() {
         bodies[3]["template"]["components"][0]["parameters"][0],
         json!({"type": "text", "text": "Dana"})
     );
+}
+
+#[tokio::test]
+async fn a_template_with_a_photo_header_carries_the_image() {
+    let (base, graph) = stand_in().await;
+    let wa = client(&base, TOKEN);
+    let photo = "https://media.test/p/villa-1.jpg";
+    let msg = OutgoingMessage::template(
+        CLIENT,
+        PHOTO_TEMPLATE,
+        "en_US",
+        vec!["Dana".into(), "3".into()],
+    )
+    .with_header_image(photo);
+    wa.send(&msg).await.unwrap();
+    {
+        let g = graph.lock().unwrap();
+        let components = &g.accepted[0].1["template"]["components"];
+        assert_eq!(
+            components[0],
+            json!({"type": "header", "parameters": [{"type": "image", "image": {"link": photo}}]})
+        );
+        assert_eq!(components[1]["type"], "body");
+    }
+
+    // Without its image the approved template does not match: for an admin, nothing sent.
+    let err = wa
+        .send(&OutgoingMessage::template(
+            CLIENT,
+            PHOTO_TEMPLATE,
+            "en_US",
+            vec!["Dana".into(), "3".into()],
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WhatsAppError::TemplateProblem(_)), "{err:?}");
+    assert!(matches!(
+        ConnectorError::from(err),
+        ConnectorError::NeedsAdmin { .. }
+    ));
+    assert_eq!(effects(&graph), 1);
+
+    // A header image on another kind of message changes nothing.
+    let text = OutgoingMessage::text(CLIENT, "hi", false).with_header_image(photo);
+    assert!(text.payload(CLIENT).get("template").is_none());
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use roost_tests::llm_standin::{Recorded, Reply, StandIn};
 pub(crate) use roost_tests::whatsapp_standin::{
-    NOT_ON_WHATSAPP, PAIR_LIMITED, PHONE_ID, TOKEN, effects, whatsapp_standin,
+    NOT_ON_WHATSAPP, PAIR_LIMITED, PHONE_ID, PHOTO_TEMPLATE, TOKEN, effects, whatsapp_standin,
 };
 use roost_tests::{Resp, Session, Tenant, TestServer, on_both_backends};
 use serde_json::{Value, json};
@@ -23,6 +23,7 @@ on_both_backends!(
     an_email_showcase_reaches_the_mail_server_once,
     leads_reach_a_signed_webhook_crm_once,
     a_showcase_carries_photo_links_a_client_can_open,
+    a_template_showcase_shows_the_first_photo_a_client_can_open,
     agents_act_only_for_their_clients_and_tenant,
 );
 
@@ -1003,6 +1004,75 @@ async fn leads_reach_a_signed_webhook_crm_once(s: TestServer) {
         r.body
     );
     assert!(!r.body.to_string().contains(SECRET));
+}
+
+async fn a_template_showcase_shows_the_first_photo_a_client_can_open(s: TestServer) {
+    let c = company(&s, "Alpha Realty", "alpha").await;
+    let photo = roost_server::demo::photos::render(roost_server::demo::photos::Scene::Villa, 5);
+    let up = crate::media::upload(&s, &c.t.admin.access, photo.clone()).await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    let media = up.body["url"].as_str().unwrap().to_string();
+    let csv = format!(
+        "Ref,Title,Price,Photos\nP-8,Plot without photos,AED 1M,\nP-9,Villa with a photo,AED 4M,{media}\n"
+    );
+    let r = s.import(&c.t.admin.access, "p.csv", csv.into(), "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let all = s.all_listings(&c.t.admin.access).await;
+    let id = |external: &str| {
+        all.iter().find(|l| l["external_id"] == external).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (bare, pictured) = (id("P-8"), id("P-9"));
+    let (wa, graph) = whatsapp_standin().await;
+    let r = s
+        .call(
+            Method::PUT,
+            "/api/v1/integrations/whatsapp",
+            Some(&c.t.admin.access),
+            Some(json!({
+                "phone_number_id": PHONE_ID, "access_token": TOKEN, "api_version": "v21.0",
+                "base_url": wa.base, "app_secret": "meta-app-secret",
+                "template_name": PHOTO_TEMPLATE, "template_language": "en_US",
+                "template_photo_header": true,
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+
+    // The client never wrote: the template goes, its header the first photo there is.
+    let body = showcase(
+        existing(&c.clients["C-1"]),
+        &[&bare, &pictured],
+        "Two picks",
+    );
+    let r = act(&s, &c.agent.access, "key-tphoto-0001", &body).await;
+    assert_eq!(r.body["status"], "delivered", "{}", r.body);
+    let sent = graph.lock().unwrap().accepted[0].clone();
+    assert_eq!(sent["template"]["name"], PHOTO_TEMPLATE);
+    let components = &sent["template"]["components"];
+    assert_eq!(components[1]["parameters"][0]["text"], "Dana Client");
+    assert_eq!(components[1]["parameters"][1]["text"], "2");
+    let link = components[0]["parameters"][0]["image"]["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(link.starts_with(&s.base), "{link}");
+    let fetched = reqwest::get(&link).await.unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.bytes().await.unwrap().to_vec(), photo);
+
+    // No listing with a photo: nothing goes, and the agent is told why.
+    let body = showcase(existing(&c.clients["C-1"]), &[&bare], "Just the plot");
+    let r = act(&s, &c.agent.access, "key-tphoto-0002", &body).await;
+    assert_eq!(r.body["status"], "failed", "{}", r.body);
+    assert!(
+        r.body["reason"].as_str().unwrap().contains("photo"),
+        "{}",
+        r.body
+    );
+    assert_eq!(effects(&graph), 1);
 }
 
 async fn a_showcase_carries_photo_links_a_client_can_open(s: TestServer) {

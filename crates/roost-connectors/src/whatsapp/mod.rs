@@ -167,6 +167,8 @@ pub enum MessageBody {
         name: String,
         /// The template's language code, such as `en_US` or `ar`.
         language: String,
+        /// The image of a template approved with an image header (a link WhatsApp can fetch).
+        header_image: Option<String>,
         /// Values of the body's `{{1}}`, `{{2}}`, … in order.
         body_params: Vec<String>,
     },
@@ -220,9 +222,18 @@ impl OutgoingMessage {
             body: MessageBody::Template {
                 name: name.into(),
                 language: language.into(),
+                header_image: None,
                 body_params,
             },
         }
+    }
+
+    /// Fills a template's image header (no effect on other kinds of message).
+    pub fn with_header_image(mut self, link: impl Into<String>) -> Self {
+        if let MessageBody::Template { header_image, .. } = &mut self.body {
+            *header_image = Some(link.into());
+        }
+        self
     }
 
     /// The request body for `to` (already normalised).
@@ -260,15 +271,26 @@ impl OutgoingMessage {
             MessageBody::Template {
                 name,
                 language,
+                header_image,
                 body_params,
             } => {
                 let mut o = json!({ "name": name, "language": { "code": language } });
+                let mut components = Vec::new();
+                if let Some(link) = header_image {
+                    components.push(json!({
+                        "type": "header",
+                        "parameters": [{ "type": "image", "image": { "link": link } }],
+                    }));
+                }
                 if !body_params.is_empty() {
                     let params: Vec<Value> = body_params
                         .iter()
                         .map(|p| json!({ "type": "text", "text": p }))
                         .collect();
-                    o["components"] = json!([{ "type": "body", "parameters": params }]);
+                    components.push(json!({ "type": "body", "parameters": params }));
+                }
+                if !components.is_empty() {
+                    o["components"] = json!(components);
                 }
                 ("template", o)
             }

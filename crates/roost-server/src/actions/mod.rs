@@ -229,15 +229,34 @@ async fn showcase(
                 true,
             )
         }
-        Choice::Template => OutgoingMessage::template(
-            &to,
-            template.unwrap_or_default(),
-            cfg.template_language.as_deref().unwrap_or("en"),
-            vec![
-                prepared.client.name.clone(),
-                prepared.listings.len().to_string(),
-            ],
-        ),
+        Choice::Template => {
+            let msg = OutgoingMessage::template(
+                &to,
+                template.unwrap_or_default(),
+                cfg.template_language.as_deref().unwrap_or("en"),
+                vec![
+                    prepared.client.name.clone(),
+                    prepared.listings.len().to_string(),
+                ],
+            );
+            if !cfg.template_photo_header {
+                msg
+            } else {
+                let photo = prepared
+                    .listings
+                    .iter()
+                    .flat_map(|l| &l.photos)
+                    .find_map(|p| public_photo(state, tenant, p));
+                match photo {
+                    Some(link) => msg.with_header_image(link),
+                    None => {
+                        return failed(
+                            "The WhatsApp template shows a photo, and none of these listings has one a client can open: add a photo to a listing, or an admin must give the server its public address (`public_url`) so uploaded photos can be linked.",
+                        );
+                    }
+                }
+            }
+        }
         Choice::TemplateNeeded => {
             return failed(
                 "The client has not written on WhatsApp in 24 h and no approved template is set up: an admin must add one in the WhatsApp settings.",
