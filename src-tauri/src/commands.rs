@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use roost_api::actions::ActionRequest;
+use roost_api::actions::{ActionRequest, EmailSettings, IntegrationsStatus, WhatsAppSettings};
 use roost_api::app::{
     AppState, AskForm, AskStarted, CHAT_EVENT, ChatTurnEvent, OUTBOX_EVENT, OutboxEntry,
     SearchQuery, SearchView, SettingsView, SignInForm, SyncStatus,
@@ -100,6 +100,28 @@ pub fn listing(shell: State<'_, Shell>, id: Uuid) -> AppResult<Listing> {
 #[tauri::command]
 pub async fn settings(shell: State<'_, Shell>) -> AppResult<SettingsView> {
     shell.device()?.settings().await
+}
+
+/// What the company has connected (admins; online only).
+#[tauri::command]
+pub async fn integrations(shell: State<'_, Shell>) -> AppResult<IntegrationsStatus> {
+    shell.device()?.integrations().await
+}
+
+#[tauri::command]
+pub async fn connect_whatsapp(
+    shell: State<'_, Shell>,
+    settings: WhatsAppSettings,
+) -> AppResult<IntegrationsStatus> {
+    shell.device()?.connect_whatsapp(settings).await
+}
+
+#[tauri::command]
+pub async fn connect_email(
+    shell: State<'_, Shell>,
+    settings: EmailSettings,
+) -> AppResult<IntegrationsStatus> {
+    shell.device()?.connect_email(settings).await
 }
 
 #[tauri::command]

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 
 mod actions;
+mod admin;
 mod chat;
 pub mod model;
 use crate::prefs::{Prefs, SavedAccount};

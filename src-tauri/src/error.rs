@@ -43,6 +43,17 @@ impl From<CoreError> for AppError {
                 server: origin(&url),
             },
             CoreError::SignedOut(_) => AppError::SignedOut,
+            // A refused value: the server's sentence says which field and why.
+            CoreError::Server {
+                status: 422,
+                message,
+                ..
+            } => AppError::Input(
+                message
+                    .strip_prefix("ValidationFailed: ")
+                    .unwrap_or(&message)
+                    .to_string(),
+            ),
             CoreError::Server {
                 status, message, ..
             } => AppError::Server { status, message },

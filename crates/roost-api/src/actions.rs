@@ -231,6 +231,62 @@ pub enum EmailSecurity {
     Plain,
 }
 
+/// What a company has connected (`GET /api/v1/integrations`, admins). No secret (token,
+/// password, app secret, signing secret) is ever part of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IntegrationsStatus {
+    #[serde(default)]
+    pub whatsapp: Option<WhatsAppStatus>,
+    #[serde(default)]
+    pub email: Option<EmailStatus>,
+    /// A HubSpot portal is connected.
+    #[serde(default)]
+    pub hubspot: bool,
+    #[serde(default)]
+    pub crm_webhook: Option<CrmWebhookStatus>,
+    /// Connectors whose stored settings cannot be read any more (the server's secrets key
+    /// changed): an admin must enter them again. `whatsapp`, `email`, `hubspot`, `crm_webhook`.
+    #[serde(default)]
+    pub unreadable: Vec<String>,
+}
+
+/// The WhatsApp settings an admin may see again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WhatsAppStatus {
+    pub phone_number_id: String,
+    #[serde(default)]
+    pub template_name: Option<String>,
+    #[serde(default)]
+    pub template_language: Option<String>,
+    #[serde(default)]
+    pub template_photo_header: bool,
+}
+
+/// The mail settings an admin may see again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailStatus {
+    pub host: String,
+    #[serde(default)]
+    pub port: Option<u16>,
+    pub security: EmailSecurity,
+    pub from_address: String,
+    #[serde(default)]
+    pub from_name: Option<String>,
+    /// The relay takes a sign-in (the username is shown, never the password).
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+/// The CRM webhook's address (its signing secret is never returned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CrmWebhookStatus {
+    pub url: String,
+}
+
 /// A CRM other than HubSpot, reached by a signed webhook (admins; write-only): each lead is
 /// POSTed as JSON with `X-Roost-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`,
 /// `X-Roost-Event: lead.created` and an `Idempotency-Key` that is the same on every retry.

@@ -114,6 +114,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(chat::put_llm_key))
         .routes(routes!(routes::actions::create, routes::actions::list))
         .routes(routes!(routes::actions::get))
+        .routes(routes!(routes::actions::get_integrations))
         .routes(routes!(routes::actions::put_whatsapp))
         .routes(routes!(routes::actions::put_hubspot))
         .routes(routes!(routes::actions::put_email))

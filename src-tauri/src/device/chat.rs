@@ -28,7 +28,7 @@ impl Device {
         Ok((signed.account.clone(), signed.session.clone()))
     }
 
-    async fn chat_session(&self) -> AppResult<Arc<Session>> {
+    pub(super) async fn chat_session(&self) -> AppResult<Arc<Session>> {
         let (account, session) = self.chat_account()?;
         self.live_session(&account, session).await
     }

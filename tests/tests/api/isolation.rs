@@ -674,6 +674,52 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
             assert_eq!(r.status, want, "{role} PUT {path}: {}", r.body);
         }
     }
+    // What is connected: B's admin sees B's settings without a secret; nobody else sees them.
+    for (role, sess) in b_sessions {
+        let r = s
+            .call(
+                Method::GET,
+                "/api/v1/integrations",
+                Some(&sess.access),
+                None,
+            )
+            .await;
+        if role != "admin" {
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{role} GET /integrations");
+            continue;
+        }
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["whatsapp"]["phone_number_id"], "1065");
+        assert_eq!(r.body["hubspot"], true);
+        assert_eq!(r.body["crm_webhook"]["url"], "https://crm.beta.test/hook");
+        assert_eq!(r.body["email"]["from_address"], "listings@beta.test");
+        let text = r.body.to_string();
+        for secret in [
+            "EAAG-beta",
+            "pat-beta",
+            "beta-secret-0123456789",
+            "\"beta\"",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert_no_trace_of(&r.body, &a, "GET /integrations");
+    }
+    let r = s
+        .call(
+            Method::GET,
+            "/api/v1/integrations",
+            Some(&a.t.admin.access),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({ "whatsapp": null, "email": null, "hubspot": false, "crm_webhook": null,
+                "unreadable": [] }),
+        "A's admin sees B's integrations"
+    );
+    cover("get", "/api/v1/integrations");
     // WhatsApp webhooks are addressed by company and signed with its own app secret: B's
     // signature means nothing at A's address (A has not connected WhatsApp), and B's own
     // events (here naming A's action's id as a message id) touch nothing of A.

@@ -423,3 +423,115 @@ async fn an_agent_asks_sees_the_stream_and_citations_and_gets_an_offline_answer(
     app.screenshot("chat-offline-1280").await;
     app.close().await;
 }
+
+/// An admin connects WhatsApp and email from Settings: a refused value is shown and names
+/// its field; saved settings show as connected (the tokens never come back); an agent of the
+/// same company does not see the panel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_connects_whatsapp_and_email_in_settings() {
+    let Some(bin) = desktop_bin() else { return };
+    let server = TestServer::start(Backend::Sqlite).await.unwrap();
+    let display = Display::start();
+    let tenant = server.register("Cove Realty", "cove", "professional").await;
+    let r = server
+        .import(
+            &tenant.admin.access,
+            "l.csv",
+            listings_csv(10).into_bytes(),
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    server
+        .add_user(&tenant, "agent@cove.test", &["agent"])
+        .await;
+
+    let data = tempfile::tempdir().unwrap();
+    let app = App::launch(&bin, &display, data.path(), &server.base).await;
+    sign_in(&app, "cove", "admin@cove.test", "cove-admin-pass").await;
+    wait_for_results(&app).await;
+    app.click("#nav-settings").await;
+    app.until("the integrations panel", || async {
+        app.text("#integration-whatsapp")
+            .await
+            .starts_with("Not connected")
+    })
+    .await;
+
+    // A phone number id that is not the Cloud API's numeric id: refused, saying which field.
+    app.click("#connect-whatsapp").await;
+    app.type_into("#wa-phone-id", "my business").await;
+    app.type_into("#wa-token", "EAAG-cove-token-123").await;
+    app.type_into("#wa-app-secret", "cove-app-secret").await;
+    app.type_into("#wa-template", "cove_showcase").await;
+    app.type_into("#wa-language", "en_US").await;
+    app.click("#wa-photo").await;
+    app.click("#whatsapp-save").await;
+    app.until("the refusal", || async {
+        app.text("#whatsapp-error")
+            .await
+            .starts_with("Phone number ID: ")
+    })
+    .await;
+    app.screenshot("integrations-refused").await;
+    let stored = server
+        .get("/api/v1/integrations", &tenant.admin.access)
+        .await;
+    assert_eq!(stored.body["whatsapp"], Value::Null, "nothing stored");
+
+    app.type_into("#wa-phone-id", "106540352242922").await;
+    app.click("#whatsapp-save").await;
+    app.until("WhatsApp connected", || async {
+        app.text("#integration-whatsapp")
+            .await
+            .contains("106540352242922")
+    })
+    .await;
+    let line = app.text("#integration-whatsapp").await;
+    assert!(
+        line.contains("cove_showcase") && line.contains("with a photo"),
+        "{line}"
+    );
+
+    app.click("#connect-email").await;
+    app.type_into("#mail-host", "smtp.cove.test").await;
+    app.type_into("#mail-username", "listings").await;
+    app.type_into("#mail-password", "mail-pass-456").await;
+    app.type_into("#mail-from", "listings@cove.test").await;
+    app.click("#email-save").await;
+    app.until("email connected", || async {
+        app.text("#integration-email")
+            .await
+            .contains("listings@cove.test")
+    })
+    .await;
+    app.screenshot("integrations-connected").await;
+
+    // What the server keeps: the settings, and the page never shows a secret.
+    let stored = server
+        .get("/api/v1/integrations", &tenant.admin.access)
+        .await;
+    assert_eq!(
+        stored.body["whatsapp"]["phone_number_id"],
+        "106540352242922"
+    );
+    assert_eq!(stored.body["whatsapp"]["template_photo_header"], true);
+    assert_eq!(stored.body["email"]["host"], "smtp.cove.test");
+    assert_eq!(stored.body["email"]["security"], "starttls");
+    let page = app.js("return document.body.innerText;").await;
+    let page = page.as_str().unwrap_or_default();
+    for secret in ["EAAG-cove-token-123", "cove-app-secret", "mail-pass-456"] {
+        assert!(!page.contains(secret), "{secret} shown on the page");
+    }
+    app.close().await;
+
+    // An agent's Settings have no integrations panel.
+    let data = tempfile::tempdir().unwrap();
+    let app = App::launch(&bin, &display, data.path(), &server.base).await;
+    sign_in(&app, "cove", "agent@cove.test", "agent@cove.test-pass").await;
+    wait_for_results(&app).await;
+    app.click("#nav-settings").await;
+    app.find("#account-name").await;
+    assert!(app.all("#integrations").await.is_empty());
+    app.close().await;
+}

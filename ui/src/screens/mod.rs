@@ -4,6 +4,7 @@ mod actions;
 mod activity;
 mod answer;
 mod chat;
+mod integrations;
 mod listing;
 mod search;
 mod settings;

@@ -1,9 +1,12 @@
-//! Settings: account, role, devices, what is stored here (and clearing it), server, about.
+//! Settings: account, role, devices, what is stored here (and clearing it), server, the
+//! company's integrations (admins), about.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use roost_api::app::{AppState, SettingsView};
+use roost_api::users::Role;
 
+use super::integrations::Integrations;
 use super::{Ctx, no_args};
 use crate::bridge::{invoke, now_millis};
 use crate::format;
@@ -49,6 +52,14 @@ pub fn Settings() -> impl IntoView {
         ctx.app
             .with(|a| a.as_ref().and_then(|a| a.signed_in.clone()))
     };
+    // A memo, so the panel (and a half-filled form) survives the app state's other updates.
+    let is_admin = Memo::new(move |_| {
+        ctx.app.with(|a| {
+            a.as_ref()
+                .and_then(|a| a.signed_in.as_ref())
+                .is_some_and(|s| s.roles.contains(&Role::Admin))
+        })
+    });
     let version = move || {
         ctx.app
             .with(|a| a.as_ref().map(|a| a.version.clone()).unwrap_or_default())
@@ -110,6 +121,7 @@ pub fn Settings() -> impl IntoView {
                     </div>
                 }.into_any(),
             }}
+            {move || is_admin.get().then(|| view! { <Integrations/> })}
             <div class="panel">
                 <h2>"About"</h2>
                 <p>{move || format!("Roost {}", version())}</p>

@@ -15,6 +15,7 @@ use roost_api::{API_PREFIX, API_VERSION, API_VERSION_HEADER, ErrorBody};
 use serde::de::DeserializeOwned;
 
 mod actions;
+mod admin;
 mod chat;
 
 pub use chat::Asked;

@@ -5,8 +5,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use roost_api::actions::{
-    ActionList, ActionRecord, ActionRequest, Channel, ClientRef, CrmWebhookSettings, EmailSettings,
-    HubSpotSettings, IDEMPOTENCY_KEY_HEADER, MAX_SHOWCASE_LISTINGS, WhatsAppSettings,
+    ActionList, ActionRecord, ActionRequest, Channel, ClientRef, CrmWebhookSettings,
+    CrmWebhookStatus, EmailSettings, EmailStatus, HubSpotSettings, IDEMPOTENCY_KEY_HEADER,
+    IntegrationsStatus, MAX_SHOWCASE_LISTINGS, WhatsAppSettings, WhatsAppStatus,
 };
 use roost_api::users::Role;
 use roost_api::{ErrorBody, ErrorCode};
@@ -524,6 +525,82 @@ fn http_url(field: &str, url: Option<&str>) -> AppResult<()> {
         return Err(unprocessable(field, "expected an http(s) URL"));
     }
     Ok(())
+}
+
+/// What the company has connected (admins): WhatsApp, email, HubSpot, CRM webhook, with the
+/// settings an admin may see again and never a secret.
+#[utoipa::path(
+    get, path = "/api/v1/integrations", tag = "actions",
+    responses((status = 200, body = IntegrationsStatus), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn get_integrations(
+    State(state): State<AppState>,
+    auth: Authed,
+) -> AppResult<axum::Json<IntegrationsStatus>> {
+    auth.require(&[Role::Admin])?;
+    let mut status = IntegrationsStatus::default();
+    match open::<WhatsAppSettings>(&state, &auth, WHATSAPP_SECRET).await? {
+        Opened::Settings(w) => {
+            status.whatsapp = Some(WhatsAppStatus {
+                phone_number_id: w.phone_number_id,
+                template_name: w.template_name,
+                template_language: w.template_language,
+                template_photo_header: w.template_photo_header,
+            });
+        }
+        Opened::Unreadable => status.unreadable.push(WHATSAPP_SECRET.into()),
+        Opened::Absent => {}
+    }
+    match open::<EmailSettings>(&state, &auth, EMAIL_SECRET).await? {
+        Opened::Settings(e) => {
+            status.email = Some(EmailStatus {
+                host: e.host,
+                port: e.port,
+                security: e.security,
+                from_address: e.from_address,
+                from_name: e.from_name,
+                username: e.username,
+            });
+        }
+        Opened::Unreadable => status.unreadable.push(EMAIL_SECRET.into()),
+        Opened::Absent => {}
+    }
+    match open::<HubSpotSettings>(&state, &auth, HUBSPOT_SECRET).await? {
+        Opened::Settings(_) => status.hubspot = true,
+        Opened::Unreadable => status.unreadable.push(HUBSPOT_SECRET.into()),
+        Opened::Absent => {}
+    }
+    match open::<CrmWebhookSettings>(&state, &auth, CRM_WEBHOOK_SECRET).await? {
+        Opened::Settings(c) => status.crm_webhook = Some(CrmWebhookStatus { url: c.url }),
+        Opened::Unreadable => status.unreadable.push(CRM_WEBHOOK_SECRET.into()),
+        Opened::Absent => {}
+    }
+    Ok(axum::Json(status))
+}
+
+enum Opened<T> {
+    Settings(T),
+    Absent,
+    /// Sealed under another key, or no longer the shape this build reads.
+    Unreadable,
+}
+
+/// The caller's company's sealed settings `name`, opened.
+async fn open<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    auth: &Authed,
+    name: &str,
+) -> AppResult<Opened<T>> {
+    let Some((nonce, sealed)) = state.db.integration_secret(auth.tenant, name).await? else {
+        return Ok(Opened::Absent);
+    };
+    let opened = state
+        .secret_box
+        .open(auth.tenant, name, &nonce, &sealed)
+        .ok()
+        .and_then(|plain| serde_json::from_str(&plain).ok());
+    Ok(opened.map_or(Opened::Unreadable, Opened::Settings))
 }
 
 /// Connects the company's WhatsApp Business number (admins). The access token and app secret

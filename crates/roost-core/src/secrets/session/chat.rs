@@ -137,7 +137,7 @@ impl Session {
 
     /// A call with the access token and an optional JSON body whose answer is empty,
     /// refreshed once on 401.
-    async fn authed(
+    pub(super) async fn authed(
         &self,
         method: Method,
         path: &str,
@@ -167,7 +167,11 @@ impl Session {
             }
             let bytes = resp.bytes().await.unwrap_or_default();
             let message = match serde_json::from_slice::<ErrorBody>(&bytes) {
-                Ok(b) => format!("{:?}: {}", b.error.code, b.error.message),
+                // The field a refusal names, so that a form can point at it.
+                Ok(b) => match b.error.field {
+                    Some(field) => format!("{:?}: {} ({field})", b.error.code, b.error.message),
+                    None => format!("{:?}: {}", b.error.code, b.error.message),
+                },
                 Err(_) => String::from_utf8_lossy(&bytes).chars().take(200).collect(),
             };
             return Err(CoreError::Server {

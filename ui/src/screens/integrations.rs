@@ -1,0 +1,343 @@
+//! Company integrations, for admins (in Settings): what is connected, and forms to connect
+//! WhatsApp and email. Tokens and passwords go to the server, which keeps them encrypted and
+//! never shows them again, so changing a connection means typing them again.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use roost_api::actions::{EmailSecurity, EmailSettings, IntegrationsStatus, WhatsAppSettings};
+
+use super::no_args;
+use crate::bridge::invoke;
+
+/// Which form is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Open {
+    None,
+    WhatsApp,
+    Email,
+}
+
+#[component]
+pub fn Integrations() -> impl IntoView {
+    let status = RwSignal::new(None::<Result<IntegrationsStatus, String>>);
+    let open = RwSignal::new(Open::None);
+    let notice = RwSignal::new(None::<String>);
+    spawn_local(async move {
+        status.set(Some(invoke("integrations", &no_args()).await));
+    });
+    let connected =
+        move |f: fn(&IntegrationsStatus) -> bool| status.with(|s| matches!(s, Some(Ok(s)) if f(s)));
+    let saved = move |s: IntegrationsStatus, what: &str| {
+        status.set(Some(Ok(s)));
+        open.set(Open::None);
+        notice.set(Some(format!("{what} connected.")));
+    };
+
+    view! {
+        <div class="panel" id="integrations">
+            <h2>"Company integrations"</h2>
+            <p class="muted">"Agents send showcases and leads through these. Tokens and passwords are stored encrypted on the server and never shown again."</p>
+            <p class="notice" role="status" id="integrations-notice">{move || notice.get()}</p>
+            {move || match status.get() {
+                None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
+                Some(Ok(s)) => view! {
+                    <dl class="attributes">
+                        <dt>"WhatsApp"</dt>
+                        <dd id="integration-whatsapp">{whatsapp_line(&s)}</dd>
+                        <dt>"Email"</dt>
+                        <dd id="integration-email">{email_line(&s)}</dd>
+                        <dt>"CRM"</dt>
+                        <dd id="integration-crm">{crm_line(&s)}</dd>
+                    </dl>
+                    {(!s.unreadable.is_empty()).then(|| view! {
+                        <p class="error">{format!(
+                            "These settings can no longer be read (the server's key changed): {}. Enter them again.",
+                            s.unreadable.join(", ")
+                        )}</p>
+                    })}
+                }.into_any(),
+            }}
+            <div class="integration-actions">
+                <button type="button" id="connect-whatsapp" on:click=move |_| { notice.set(None); open.set(Open::WhatsApp) }>
+                    {move || if connected(|s| s.whatsapp.is_some()) { "Change WhatsApp…" } else { "Connect WhatsApp…" }}
+                </button>
+                <button type="button" id="connect-email" on:click=move |_| { notice.set(None); open.set(Open::Email) }>
+                    {move || if connected(|s| s.email.is_some()) { "Change email…" } else { "Connect email…" }}
+                </button>
+            </div>
+            {move || match open.get() {
+                Open::WhatsApp => view! {
+                    <WhatsAppForm on_saved=move |s| saved(s, "WhatsApp") on_cancel=move || open.set(Open::None)/>
+                }.into_any(),
+                Open::Email => view! {
+                    <EmailForm on_saved=move |s| saved(s, "Email") on_cancel=move || open.set(Open::None)/>
+                }.into_any(),
+                Open::None => ().into_any(),
+            }}
+        </div>
+    }
+}
+
+fn whatsapp_line(s: &IntegrationsStatus) -> String {
+    match &s.whatsapp {
+        None => "Not connected: showcases cannot go by WhatsApp.".into(),
+        Some(w) => {
+            let template = match &w.template_name {
+                Some(t) => format!(
+                    "template {t} ({}{})",
+                    w.template_language.as_deref().unwrap_or("en"),
+                    if w.template_photo_header {
+                        ", with a photo"
+                    } else {
+                        ""
+                    }
+                ),
+                None => "no template: only clients who wrote in the last 24 hours".into(),
+            };
+            format!("Connected: number id {}, {template}", w.phone_number_id)
+        }
+    }
+}
+
+fn email_line(s: &IntegrationsStatus) -> String {
+    match &s.email {
+        None => "Not connected: showcases cannot go by email.".into(),
+        Some(e) => {
+            let port = e.port.map(|p| format!(":{p}")).unwrap_or_default();
+            format!(
+                "Connected: from {} through {}{port}",
+                e.from_address, e.host
+            )
+        }
+    }
+}
+
+fn crm_line(s: &IntegrationsStatus) -> String {
+    match (&s.crm_webhook, s.hubspot) {
+        (_, true) => "HubSpot".into(),
+        (Some(w), false) => format!("Signed webhook to {}", w.url),
+        (None, false) => "None: leads stay in Roost's client records.".into(),
+    }
+}
+
+/// The server's refusal "why (field)" as "Label: why", with the form's label for the field.
+fn name_field(e: String, labels: &[(&str, &str)]) -> String {
+    let Some((why, field)) = e.strip_suffix(')').and_then(|rest| rest.rsplit_once(" (")) else {
+        return e;
+    };
+    match labels.iter().find(|(f, _)| *f == field) {
+        Some((_, label)) => format!("{label}: {why}."),
+        None => e,
+    }
+}
+
+/// `Some(trimmed)` unless blank.
+fn optional(s: String) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+const WHATSAPP_FIELDS: &[(&str, &str)] = &[
+    ("phone_number_id", "Phone number ID"),
+    ("access_token", "Access token"),
+    ("app_secret", "App secret"),
+    ("template_name", "Approved template"),
+    ("template_language", "Template language"),
+    ("webhook_verify_token", "Webhook verify token"),
+];
+
+const EMAIL_FIELDS: &[(&str, &str)] = &[
+    ("host", "Mail server"),
+    ("port", "Port"),
+    ("security", "Security"),
+    ("username", "Username"),
+    ("password", "Password"),
+    ("from_address", "From address"),
+    ("from_name", "From name"),
+];
+
+#[component]
+fn WhatsAppForm(
+    on_saved: impl Fn(IntegrationsStatus) + Copy + Send + Sync + 'static,
+    on_cancel: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let phone = RwSignal::new(String::new());
+    let token = RwSignal::new(String::new());
+    let secret = RwSignal::new(String::new());
+    let template = RwSignal::new(String::new());
+    let language = RwSignal::new(String::new());
+    let photo = RwSignal::new(false);
+    let verify = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let settings = WhatsAppSettings {
+            phone_number_id: phone.get_untracked().trim().to_string(),
+            access_token: token.get_untracked(),
+            api_version: None,
+            base_url: None,
+            app_secret: secret.get_untracked(),
+            template_name: optional(template.get_untracked()),
+            template_language: optional(language.get_untracked()),
+            template_photo_header: photo.get_untracked(),
+            webhook_verify_token: optional(verify.get_untracked()),
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let r = invoke::<_, IntegrationsStatus>(
+                "connect_whatsapp",
+                &serde_json::json!({ "settings": settings }),
+            )
+            .await;
+            busy.set(false);
+            match r {
+                Ok(s) => on_saved(s),
+                Err(e) => error.set(Some(name_field(e, WHATSAPP_FIELDS))),
+            }
+        });
+    };
+    let text =
+        |id: &'static str, label: &'static str, value: RwSignal<String>, kind: &'static str| {
+            view! {
+                <label>{label}
+                    <input id=id type=kind autocomplete="off" prop:value=move || value.get()
+                        on:input=move |ev| value.set(event_target_value(&ev))/>
+                </label>
+            }
+        };
+    view! {
+        <form class="integration-form" id="whatsapp-form" on:submit=submit novalidate>
+            <h3>"WhatsApp Business (Cloud API)"</h3>
+            <div class="field-pair">
+                {text("wa-phone-id", "Phone number ID", phone, "text")}
+                {text("wa-token", "Access token", token, "password")}
+            </div>
+            <div class="field-pair">
+                {text("wa-app-secret", "App secret", secret, "password")}
+                {text("wa-verify", "Webhook verify token (optional)", verify, "text")}
+            </div>
+            <div class="field-pair">
+                {text("wa-template", "Approved template (optional)", template, "text")}
+                {text("wa-language", "Template language, e.g. en_US", language, "text")}
+            </div>
+            <label class="check">
+                <input type="checkbox" id="wa-photo" prop:checked=move || photo.get()
+                    on:change=move |ev| photo.set(event_target_checked(&ev))/>
+                "The template has a photo header (the first listing's photo fills it)"
+            </label>
+            <p class="error" role="alert" id="whatsapp-error">{move || error.get()}</p>
+            <div class="form-buttons">
+                <button type="button" on:click=move |_| on_cancel()>"Cancel"</button>
+                <button type="submit" class="primary" id="whatsapp-save" disabled=move || busy.get()>
+                    {move || if busy.get() { "Saving…" } else { "Save" }}
+                </button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn EmailForm(
+    on_saved: impl Fn(IntegrationsStatus) + Copy + Send + Sync + 'static,
+    on_cancel: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let host = RwSignal::new(String::new());
+    let port = RwSignal::new(String::new());
+    let security = RwSignal::new("starttls".to_string());
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let from = RwSignal::new(String::new());
+    let from_name = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let port = match port.get_untracked().trim() {
+            "" => None,
+            p => match p.parse::<u16>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    error.set(Some("Port: expected a number from 1 to 65535.".into()));
+                    return;
+                }
+            },
+        };
+        let settings = EmailSettings {
+            host: host.get_untracked().trim().to_string(),
+            port,
+            security: match security.get_untracked().as_str() {
+                "tls" => EmailSecurity::Tls,
+                "plain" => EmailSecurity::Plain,
+                _ => EmailSecurity::Starttls,
+            },
+            username: optional(username.get_untracked()),
+            password: Some(password.get_untracked()).filter(|p| !p.is_empty()),
+            from_address: from.get_untracked().trim().to_string(),
+            from_name: optional(from_name.get_untracked()),
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let r = invoke::<_, IntegrationsStatus>(
+                "connect_email",
+                &serde_json::json!({ "settings": settings }),
+            )
+            .await;
+            busy.set(false);
+            match r {
+                Ok(s) => on_saved(s),
+                Err(e) => error.set(Some(name_field(e, EMAIL_FIELDS))),
+            }
+        });
+    };
+    let text =
+        |id: &'static str, label: &'static str, value: RwSignal<String>, kind: &'static str| {
+            view! {
+                <label>{label}
+                    <input id=id type=kind autocomplete="off" prop:value=move || value.get()
+                        on:input=move |ev| value.set(event_target_value(&ev))/>
+                </label>
+            }
+        };
+    view! {
+        <form class="integration-form" id="email-form" on:submit=submit novalidate>
+            <h3>"Outgoing mail (SMTP)"</h3>
+            <div class="field-pair">
+                {text("mail-host", "Mail server", host, "text")}
+                {text("mail-port", "Port (optional)", port, "text")}
+            </div>
+            <label>"Security"
+                <select id="mail-security" prop:value=move || security.get()
+                    on:change=move |ev| security.set(event_target_value(&ev))>
+                    <option value="starttls">"STARTTLS (port 587)"</option>
+                    <option value="tls">"TLS (port 465)"</option>
+                    <option value="plain">"None: a relay on the server's own machine"</option>
+                </select>
+            </label>
+            <div class="field-pair">
+                {text("mail-username", "Username (optional)", username, "text")}
+                {text("mail-password", "Password", password, "password")}
+            </div>
+            <div class="field-pair">
+                {text("mail-from", "From address", from, "email")}
+                {text("mail-from-name", "From name (optional)", from_name, "text")}
+            </div>
+            <p class="error" role="alert" id="email-error">{move || error.get()}</p>
+            <div class="form-buttons">
+                <button type="button" on:click=move |_| on_cancel()>"Cancel"</button>
+                <button type="submit" class="primary" id="email-save" disabled=move || busy.get()>
+                    {move || if busy.get() { "Saving…" } else { "Save" }}
+                </button>
+            </div>
+        </form>
+    }
+}
