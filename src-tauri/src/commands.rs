@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use roost_api::actions::{ActionRequest, EmailSettings, IntegrationsStatus, WhatsAppSettings};
+use roost_api::actions::{
+    ActionRequest, CrmWebhookSettings, EmailSettings, HubSpotSettings, IntegrationsStatus,
+    WhatsAppSettings,
+};
 use roost_api::app::{
     AppState, AskForm, AskStarted, CHAT_EVENT, ChatTurnEvent, OUTBOX_EVENT, OutboxEntry,
     SearchQuery, SearchView, SettingsView, SignInForm, SyncStatus,
@@ -122,6 +125,22 @@ pub async fn connect_email(
     settings: EmailSettings,
 ) -> AppResult<IntegrationsStatus> {
     shell.device()?.connect_email(settings).await
+}
+
+#[tauri::command]
+pub async fn connect_hubspot(
+    shell: State<'_, Shell>,
+    settings: HubSpotSettings,
+) -> AppResult<IntegrationsStatus> {
+    shell.device()?.connect_hubspot(settings).await
+}
+
+#[tauri::command]
+pub async fn connect_crm_webhook(
+    shell: State<'_, Shell>,
+    settings: CrmWebhookSettings,
+) -> AppResult<IntegrationsStatus> {
+    shell.device()?.connect_crm_webhook(settings).await
 }
 
 #[tauri::command]

@@ -157,6 +157,8 @@ macro_rules! handler {
             $crate::commands::integrations,
             $crate::commands::connect_whatsapp,
             $crate::commands::connect_email,
+            $crate::commands::connect_hubspot,
+            $crate::commands::connect_crm_webhook,
             $crate::commands::chat_ask,
             $crate::commands::chat_conversations,
             $crate::commands::chat_conversation,

@@ -1,7 +1,9 @@
-//! Company settings for admins: what is connected, and connecting WhatsApp and email. Online
+//! Company settings for admins: what is connected, and connecting WhatsApp, email and a CRM. Online
 //! only; the secrets typed here go to the server and are not kept on the device.
 
-use roost_api::actions::{EmailSettings, IntegrationsStatus, WhatsAppSettings};
+use roost_api::actions::{
+    CrmWebhookSettings, EmailSettings, HubSpotSettings, IntegrationsStatus, WhatsAppSettings,
+};
 
 use super::Device;
 use crate::error::AppResult;
@@ -25,6 +27,26 @@ impl Device {
     pub async fn connect_email(&self, settings: EmailSettings) -> AppResult<IntegrationsStatus> {
         let session = self.chat_session().await?;
         session.connect_email(&settings).await?;
+        Ok(session.integrations().await?)
+    }
+
+    /// Saves the settings, then answers with what is connected now.
+    pub async fn connect_hubspot(
+        &self,
+        settings: HubSpotSettings,
+    ) -> AppResult<IntegrationsStatus> {
+        let session = self.chat_session().await?;
+        session.connect_hubspot(&settings).await?;
+        Ok(session.integrations().await?)
+    }
+
+    /// Saves the settings, then answers with what is connected now.
+    pub async fn connect_crm_webhook(
+        &self,
+        settings: CrmWebhookSettings,
+    ) -> AppResult<IntegrationsStatus> {
+        let session = self.chat_session().await?;
+        session.connect_crm_webhook(&settings).await?;
         Ok(session.integrations().await?)
     }
 }

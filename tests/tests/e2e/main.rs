@@ -424,11 +424,11 @@ async fn an_agent_asks_sees_the_stream_and_citations_and_gets_an_offline_answer(
     app.close().await;
 }
 
-/// An admin connects WhatsApp and email from Settings: a refused value is shown and names
-/// its field; saved settings show as connected (the tokens never come back); an agent of the
+/// An admin connects WhatsApp, email and a CRM webhook from Settings: a refused value is
+/// shown and names its field; saved settings show as connected (the tokens never come back); an agent of the
 /// same company does not see the panel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_admin_connects_whatsapp_and_email_in_settings() {
+async fn an_admin_connects_services_in_settings() {
     let Some(bin) = desktop_bin() else { return };
     let server = TestServer::start(Backend::Sqlite).await.unwrap();
     let display = Display::start();
@@ -505,6 +505,27 @@ async fn an_admin_connects_whatsapp_and_email_in_settings() {
             .contains("listings@cove.test")
     })
     .await;
+
+    // A CRM webhook: a short signing secret is refused, naming the field.
+    app.click("#connect-crm").await;
+    app.click("#crm-webhook").await;
+    app.type_into("#crm-url", "https://crm.cove.test/hook")
+        .await;
+    app.type_into("#crm-secret", "too-short").await;
+    app.click("#crm-save").await;
+    app.until("the secret's refusal", || async {
+        app.text("#crm-error").await.starts_with("Signing secret: ")
+    })
+    .await;
+    app.type_into("#crm-secret", "cove-crm-signing-secret-789")
+        .await;
+    app.click("#crm-save").await;
+    app.until("the CRM connected", || async {
+        app.text("#integration-crm")
+            .await
+            .contains("https://crm.cove.test/hook")
+    })
+    .await;
     app.screenshot("integrations-connected").await;
 
     // What the server keeps: the settings, and the page never shows a secret.
@@ -518,9 +539,18 @@ async fn an_admin_connects_whatsapp_and_email_in_settings() {
     assert_eq!(stored.body["whatsapp"]["template_photo_header"], true);
     assert_eq!(stored.body["email"]["host"], "smtp.cove.test");
     assert_eq!(stored.body["email"]["security"], "starttls");
+    assert_eq!(
+        stored.body["crm_webhook"]["url"],
+        "https://crm.cove.test/hook"
+    );
     let page = app.js("return document.body.innerText;").await;
     let page = page.as_str().unwrap_or_default();
-    for secret in ["EAAG-cove-token-123", "cove-app-secret", "mail-pass-456"] {
+    for secret in [
+        "EAAG-cove-token-123",
+        "cove-app-secret",
+        "mail-pass-456",
+        "cove-crm-signing-secret-789",
+    ] {
         assert!(!page.contains(secret), "{secret} shown on the page");
     }
     app.close().await;

@@ -1,10 +1,13 @@
 //! Company integrations, for admins (in Settings): what is connected, and forms to connect
-//! WhatsApp and email. Tokens and passwords go to the server, which keeps them encrypted and
+//! WhatsApp, email and a CRM (HubSpot or a signed webhook). Tokens and passwords go to the server, which keeps them encrypted and
 //! never shows them again, so changing a connection means typing them again.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use roost_api::actions::{EmailSecurity, EmailSettings, IntegrationsStatus, WhatsAppSettings};
+use roost_api::actions::{
+    CrmWebhookSettings, EmailSecurity, EmailSettings, HubSpotSettings, IntegrationsStatus,
+    WhatsAppSettings,
+};
 
 use super::no_args;
 use crate::bridge::invoke;
@@ -15,6 +18,7 @@ enum Open {
     None,
     WhatsApp,
     Email,
+    Crm,
 }
 
 #[component]
@@ -65,6 +69,9 @@ pub fn Integrations() -> impl IntoView {
                 <button type="button" id="connect-email" on:click=move |_| { notice.set(None); open.set(Open::Email) }>
                     {move || if connected(|s| s.email.is_some()) { "Change email…" } else { "Connect email…" }}
                 </button>
+                <button type="button" id="connect-crm" on:click=move |_| { notice.set(None); open.set(Open::Crm) }>
+                    {move || if connected(|s| s.hubspot || s.crm_webhook.is_some()) { "Change CRM…" } else { "Connect a CRM…" }}
+                </button>
             </div>
             {move || match open.get() {
                 Open::WhatsApp => view! {
@@ -72,6 +79,9 @@ pub fn Integrations() -> impl IntoView {
                 }.into_any(),
                 Open::Email => view! {
                     <EmailForm on_saved=move |s| saved(s, "Email") on_cancel=move || open.set(Open::None)/>
+                }.into_any(),
+                Open::Crm => view! {
+                    <CrmForm on_saved=move |s| saved(s, "The CRM") on_cancel=move || open.set(Open::None)/>
                 }.into_any(),
                 Open::None => ().into_any(),
             }}
@@ -115,7 +125,8 @@ fn email_line(s: &IntegrationsStatus) -> String {
 
 fn crm_line(s: &IntegrationsStatus) -> String {
     match (&s.crm_webhook, s.hubspot) {
-        (_, true) => "HubSpot".into(),
+        (Some(w), true) => format!("HubSpot, and a signed webhook to {}", w.url),
+        (None, true) => "HubSpot".into(),
         (Some(w), false) => format!("Signed webhook to {}", w.url),
         (None, false) => "None: leads stay in Roost's client records.".into(),
     }
@@ -145,6 +156,12 @@ const WHATSAPP_FIELDS: &[(&str, &str)] = &[
     ("template_name", "Approved template"),
     ("template_language", "Template language"),
     ("webhook_verify_token", "Webhook verify token"),
+];
+
+const CRM_FIELDS: &[(&str, &str)] = &[
+    ("private_app_token", "Private app token"),
+    ("url", "Webhook address"),
+    ("secret", "Signing secret"),
 ];
 
 const EMAIL_FIELDS: &[(&str, &str)] = &[
@@ -335,6 +352,95 @@ fn EmailForm(
             <div class="form-buttons">
                 <button type="button" on:click=move |_| on_cancel()>"Cancel"</button>
                 <button type="submit" class="primary" id="email-save" disabled=move || busy.get()>
+                    {move || if busy.get() { "Saving…" } else { "Save" }}
+                </button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn CrmForm(
+    on_saved: impl Fn(IntegrationsStatus) + Copy + Send + Sync + 'static,
+    on_cancel: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let hubspot = RwSignal::new(true);
+    let token = RwSignal::new(String::new());
+    let url = RwSignal::new(String::new());
+    let secret = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let (command, args) = if hubspot.get_untracked() {
+            let settings = HubSpotSettings {
+                private_app_token: token.get_untracked(),
+                base_url: None,
+            };
+            (
+                "connect_hubspot",
+                serde_json::json!({ "settings": settings }),
+            )
+        } else {
+            let settings = CrmWebhookSettings {
+                url: url.get_untracked().trim().to_string(),
+                secret: secret.get_untracked(),
+            };
+            (
+                "connect_crm_webhook",
+                serde_json::json!({ "settings": settings }),
+            )
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let r = invoke::<_, IntegrationsStatus>(command, &args).await;
+            busy.set(false);
+            match r {
+                Ok(s) => on_saved(s),
+                Err(e) => error.set(Some(name_field(e, CRM_FIELDS))),
+            }
+        });
+    };
+    let text =
+        |id: &'static str, label: &'static str, value: RwSignal<String>, kind: &'static str| {
+            view! {
+                <label>{label}
+                    <input id=id type=kind autocomplete="off" prop:value=move || value.get()
+                        on:input=move |ev| value.set(event_target_value(&ev))/>
+                </label>
+            }
+        };
+    view! {
+        <form class="integration-form" id="crm-form" on:submit=submit novalidate>
+            <h3>"CRM: where new leads go besides Roost"</h3>
+            <label class="check">
+                <input type="radio" name="crm-kind" id="crm-hubspot" prop:checked=move || hubspot.get()
+                    on:change=move |_| hubspot.set(true)/>
+                "HubSpot (a private app with the contacts and deals scopes)"
+            </label>
+            <label class="check">
+                <input type="radio" name="crm-kind" id="crm-webhook" prop:checked=move || !hubspot.get()
+                    on:change=move |_| hubspot.set(false)/>
+                "Another CRM: a signed webhook Roost posts each lead to"
+            </label>
+            {move || if hubspot.get() {
+                text("crm-token", "Private app token", token, "password").into_any()
+            } else {
+                view! {
+                    <div class="field-pair">
+                        {text("crm-url", "Webhook address (https://…)", url, "url")}
+                        {text("crm-secret", "Signing secret (16 characters or more)", secret, "password")}
+                    </div>
+                }.into_any()
+            }}
+            <p class="error" role="alert" id="crm-error">{move || error.get()}</p>
+            <div class="form-buttons">
+                <button type="button" on:click=move |_| on_cancel()>"Cancel"</button>
+                <button type="submit" class="primary" id="crm-save" disabled=move || busy.get()>
                     {move || if busy.get() { "Saving…" } else { "Save" }}
                 </button>
             </div>
