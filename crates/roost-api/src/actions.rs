@@ -178,7 +178,8 @@ pub struct WhatsAppSettings {
     #[serde(default)]
     pub template_photo_header: bool,
     /// The token Meta's webhook subscription sends back to
-    /// `/api/v1/webhooks/whatsapp/{company}` (chosen by the admin when subscribing).
+    /// `/api/v1/webhooks/whatsapp/{company}` (chosen by the admin when subscribing). Omitted,
+    /// the stored one is kept.
     #[serde(default)]
     pub webhook_verify_token: Option<String>,
 }
@@ -246,7 +247,8 @@ pub struct IntegrationsStatus {
     #[serde(default)]
     pub crm_webhook: Option<CrmWebhookStatus>,
     /// Connectors whose stored settings cannot be read any more (the server's secrets key
-    /// changed): an admin must enter them again. `whatsapp`, `email`, `hubspot`, `crm_webhook`.
+    /// changed, or they were stored in a shape this version does not read): an admin must
+    /// enter them again. `whatsapp`, `email`, `hubspot`, `crm_webhook`.
     #[serde(default)]
     pub unreadable: Vec<String>,
 }
@@ -262,6 +264,13 @@ pub struct WhatsAppStatus {
     pub template_language: Option<String>,
     #[serde(default)]
     pub template_photo_header: bool,
+    #[serde(default)]
+    pub api_version: Option<String>,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// A webhook verify token is stored (the token itself is not returned).
+    #[serde(default)]
+    pub webhook_verify_token_set: bool,
 }
 
 /// The mail settings an admin may see again.

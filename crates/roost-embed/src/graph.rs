@@ -520,10 +520,15 @@ mod tests {
         }
     }
 
-    /// x[?, 128] · (w int8 [128, 2] × s [1, 2]) and a gather from t int8 [3, 2] × r [3, 1],
+    /// The test weight's code at flat index `i` of its row-major [256, 2] layout.
+    fn code(i: usize) -> i8 {
+        ((i * 7 % 256) as u8 as i8).wrapping_sub(64)
+    }
+
+    /// x[?, 256] · (w int8 [256, 2] × s [1, 2]) and a gather from t int8 [3, 2] × r [3, 1],
     /// plus a field this module does not know (graph name, 2) that must survive.
     fn model() -> Vec<u8> {
-        let w: Vec<u8> = (0..256).map(|i| (i as i8).wrapping_sub(64) as u8).collect();
+        let w: Vec<u8> = (0..512).map(|i| code(i) as u8).collect();
         let s = [0.5f32, 0.25]
             .iter()
             .flat_map(|f| f.to_le_bytes())
@@ -546,7 +551,7 @@ mod tests {
             put_message(GRAPH_NODE, &n, &mut graph);
         }
         for t in [
-            tensor("w", &[128, 2], INT8, w),
+            tensor("w", &[256, 2], INT8, w),
             tensor("s", &[1, 2], FLOAT, s),
             tensor("t", &[3, 2], INT8, t),
             tensor("r", &[3, 1], FLOAT, r),
@@ -614,15 +619,49 @@ mod tests {
         let names: Vec<&str> = inits.iter().map(|t| t.name.as_str()).collect();
         assert!(!names.contains(&"w") && !names.contains(&"s"), "{names:?}");
         assert!(names.contains(&"t") && names.contains(&"r"), "{names:?}");
+        // B is [N, K/128, 128]: column `col` of w, as unsigned codes around 128.
         let b = inits.iter().find(|t| t.name.ends_with("/b")).unwrap();
-        assert_eq!(b.dims, [2, 1, 128]);
-        // Column 0 of w is rows 0..128 at even positions: w[row][0] = (2·row) - 64.
-        for row in 0..128usize {
-            let code = ((2 * row) as i8).wrapping_sub(64);
-            assert_eq!(b.raw_data[row] as i16 - 128, i16::from(code), "row {row}");
+        assert_eq!(
+            (b.dims.as_slice(), b.data_type),
+            ([2, 2, 128].as_slice(), UINT8)
+        );
+        for col in 0..2 {
+            for row in 0..256 {
+                let stored = i16::from(b.raw_data[col * 256 + row]) - 128;
+                assert_eq!(
+                    stored,
+                    i16::from(code(row * 2 + col)),
+                    "row {row} col {col}"
+                );
+            }
         }
+        // One scale per block, column after column; zero points all 128.
         let scales = inits.iter().find(|t| t.name.ends_with("/scales")).unwrap();
-        assert_eq!(floats(&scales.raw_data), [0.5, 0.25]);
+        assert_eq!(floats(&scales.raw_data), [0.5, 0.5, 0.25, 0.25]);
+        let zero = inits
+            .iter()
+            .find(|t| t.name.ends_with("/zero_points"))
+            .unwrap();
+        assert_eq!(
+            (zero.raw_data.as_slice(), zero.data_type),
+            ([128u8; 4].as_slice(), UINT8)
+        );
+        let attrs: Vec<(&str, i64)> = nodes[0]
+            .attribute
+            .iter()
+            .map(|a| (a.name.as_str(), a.i))
+            .collect();
+        assert_eq!(
+            attrs,
+            [
+                ("K", 256),
+                ("N", 2),
+                ("bits", 8),
+                ("block_size", 128),
+                ("accuracy_level", 4)
+            ]
+        );
+        assert_eq!(nodes[0].domain, MS_DOMAIN);
     }
 
     #[test]

@@ -5,8 +5,10 @@ use roost_api::actions::{
     CrmWebhookSettings, EmailSettings, HubSpotSettings, IntegrationsStatus, WhatsAppSettings,
 };
 
+use roost_core::secrets::Session;
+
 use super::Device;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 impl Device {
     pub async fn integrations(&self) -> AppResult<IntegrationsStatus> {
@@ -20,14 +22,14 @@ impl Device {
     ) -> AppResult<IntegrationsStatus> {
         let session = self.chat_session().await?;
         session.connect_whatsapp(&settings).await?;
-        Ok(session.integrations().await?)
+        reload(&session).await
     }
 
     /// Saves the settings, then answers with what is connected now.
     pub async fn connect_email(&self, settings: EmailSettings) -> AppResult<IntegrationsStatus> {
         let session = self.chat_session().await?;
         session.connect_email(&settings).await?;
-        Ok(session.integrations().await?)
+        reload(&session).await
     }
 
     /// Saves the settings, then answers with what is connected now.
@@ -37,7 +39,7 @@ impl Device {
     ) -> AppResult<IntegrationsStatus> {
         let session = self.chat_session().await?;
         session.connect_hubspot(&settings).await?;
-        Ok(session.integrations().await?)
+        reload(&session).await
     }
 
     /// Saves the settings, then answers with what is connected now.
@@ -47,6 +49,16 @@ impl Device {
     ) -> AppResult<IntegrationsStatus> {
         let session = self.chat_session().await?;
         session.connect_crm_webhook(&settings).await?;
-        Ok(session.integrations().await?)
+        reload(&session).await
     }
+}
+
+/// What is connected after a save; a failure here must not read as a failed save.
+async fn reload(session: &Session) -> AppResult<IntegrationsStatus> {
+    session.integrations().await.map_err(|e| {
+        AppError::Other(format!(
+            "Saved. The list could not be refreshed: {}",
+            AppError::from(e)
+        ))
+    })
 }

@@ -24,6 +24,7 @@ on_both_backends!(
     leads_reach_a_signed_webhook_crm_once,
     a_showcase_carries_photo_links_a_client_can_open,
     a_template_showcase_shows_the_first_photo_a_client_can_open,
+    whatsapp_settings_saved_again_keep_the_verify_token,
     agents_act_only_for_their_clients_and_tenant,
 );
 
@@ -1073,6 +1074,58 @@ async fn a_template_showcase_shows_the_first_photo_a_client_can_open(s: TestServ
         r.body
     );
     assert_eq!(effects(&graph), 1);
+}
+
+async fn whatsapp_settings_saved_again_keep_the_verify_token(s: TestServer) {
+    let c = company(&s, "Alpha Realty", "alpha").await;
+    let put = |body: Value| {
+        let s = &s;
+        let token = c.t.admin.access.clone();
+        async move {
+            s.call(
+                Method::PUT,
+                "/api/v1/integrations/whatsapp",
+                Some(&token),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let base = json!({ "phone_number_id": PHONE_ID, "access_token": TOKEN,
+                       "app_secret": "meta-app-secret", "template_name": "roost_showcase" });
+
+    // A photo header without its template is refused, naming the field; nothing is stored.
+    let mut bad = base.clone();
+    bad["template_name"] = Value::Null;
+    bad["template_photo_header"] = json!(true);
+    let r = put(bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.field(), Some("template_photo_header"));
+    let status = s.get("/api/v1/integrations", &c.t.admin.access).await;
+    assert_eq!(status.body["whatsapp"], Value::Null);
+
+    let mut first = base.clone();
+    first["webhook_verify_token"] = json!("keep-me-0001");
+    assert_eq!(put(first).await.status, StatusCode::NO_CONTENT);
+    // Saved again without it (as the app's form does when left empty): still there.
+    let mut again = base.clone();
+    again["template_language"] = json!("ar");
+    assert_eq!(put(again).await.status, StatusCode::NO_CONTENT);
+    let status = s.get("/api/v1/integrations", &c.t.admin.access).await;
+    assert_eq!(status.body["whatsapp"]["template_language"], "ar");
+    assert_eq!(status.body["whatsapp"]["webhook_verify_token_set"], true);
+    let handshake = |token: &str| {
+        format!(
+            "/api/v1/webhooks/whatsapp/{}?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=42",
+            c.t.slug
+        )
+    };
+    let r = s
+        .call(Method::GET, &handshake("keep-me-0001"), None, None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = s.call(Method::GET, &handshake("another"), None, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
 }
 
 async fn a_showcase_carries_photo_links_a_client_can_open(s: TestServer) {

@@ -647,7 +647,8 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
         for (path, body) in [
             (
                 "/api/v1/integrations/whatsapp",
-                json!({ "phone_number_id": "1065", "access_token": "EAAG-beta", "app_secret": "beta" }),
+                json!({ "phone_number_id": "1065", "access_token": "EAAG-beta", "app_secret": "beta",
+                        "webhook_verify_token": "beta-verify-token" }),
             ),
             (
                 "/api/v1/integrations/hubspot",
@@ -660,6 +661,7 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
             (
                 "/api/v1/integrations/email",
                 json!({ "host": "127.0.0.1", "port": 2525, "security": "plain",
+                        "username": "beta-mailer", "password": "beta-mail-pass",
                         "from_address": "listings@beta.test" }),
             ),
         ] {
@@ -694,11 +696,15 @@ async fn isolation_matrix_and_role_limits(s: TestServer) {
         assert_eq!(r.body["crm_webhook"]["url"], "https://crm.beta.test/hook");
         assert_eq!(r.body["email"]["from_address"], "listings@beta.test");
         let text = r.body.to_string();
+        assert_eq!(r.body["whatsapp"]["webhook_verify_token_set"], true);
+        assert_eq!(r.body["email"]["username"], "beta-mailer");
         for secret in [
             "EAAG-beta",
             "pat-beta",
             "beta-secret-0123456789",
             "\"beta\"",
+            "beta-verify-token",
+            "beta-mail-pass",
         ] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }

@@ -543,8 +543,27 @@ async fn an_admin_connects_services_in_settings() {
         stored.body["crm_webhook"]["url"],
         "https://crm.cove.test/hook"
     );
-    let page = app.js("return document.body.innerText;").await;
+    // Opening WhatsApp again starts from what is stored, with the secrets to type again.
+    app.click("#connect-whatsapp").await;
+    let value = |css: &'static str| {
+        let app = &app;
+        async move {
+            app.js(&format!("return document.querySelector('{css}').value;"))
+                .await
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    assert_eq!(value("#wa-phone-id").await, "106540352242922");
+    assert_eq!(value("#wa-template").await, "cove_showcase");
+    assert_eq!(value("#wa-token").await, "");
+    let page = app
+        .js("return document.body.innerText + ' ' + \
+             [...document.querySelectorAll('input')].map(i => i.value).join(' ');")
+        .await;
     let page = page.as_str().unwrap_or_default();
+    let api = stored.body.to_string();
     for secret in [
         "EAAG-cove-token-123",
         "cove-app-secret",
@@ -552,6 +571,7 @@ async fn an_admin_connects_services_in_settings() {
         "cove-crm-signing-secret-789",
     ] {
         assert!(!page.contains(secret), "{secret} shown on the page");
+        assert!(!api.contains(secret), "{secret} in GET /integrations");
     }
     app.close().await;
 

@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use roost_api::actions::{
-    CrmWebhookSettings, EmailSecurity, EmailSettings, HubSpotSettings, IntegrationsStatus,
-    WhatsAppSettings,
+    CrmWebhookSettings, EmailSecurity, EmailSettings, EmailStatus, HubSpotSettings,
+    IntegrationsStatus, WhatsAppSettings, WhatsAppStatus,
 };
 
 use super::no_args;
@@ -29,6 +29,15 @@ pub fn Integrations() -> impl IntoView {
     spawn_local(async move {
         status.set(Some(invoke("integrations", &no_args()).await));
     });
+    // `set` notifies even with the same value: a second click would rebuild the open form and
+    // lose what was typed.
+    let show = move |form: Open| {
+        notice.set(None);
+        if open.get_untracked() != form {
+            open.set(form);
+        }
+    };
+    let current = move || status.with_untracked(|s| s.clone().and_then(Result::ok));
     let connected =
         move |f: fn(&IntegrationsStatus) -> bool| status.with(|s| matches!(s, Some(Ok(s)) if f(s)));
     let saved = move |s: IntegrationsStatus, what: &str| {
@@ -56,29 +65,31 @@ pub fn Integrations() -> impl IntoView {
                     </dl>
                     {(!s.unreadable.is_empty()).then(|| view! {
                         <p class="error">{format!(
-                            "These settings can no longer be read (the server's key changed): {}. Enter them again.",
+                            "These settings can no longer be read (the server's secrets key changed, or another version stored them): {}. Enter them again.",
                             s.unreadable.join(", ")
                         )}</p>
                     })}
                 }.into_any(),
             }}
             <div class="integration-actions">
-                <button type="button" id="connect-whatsapp" on:click=move |_| { notice.set(None); open.set(Open::WhatsApp) }>
+                <button type="button" id="connect-whatsapp" on:click=move |_| show(Open::WhatsApp)>
                     {move || if connected(|s| s.whatsapp.is_some()) { "Change WhatsApp…" } else { "Connect WhatsApp…" }}
                 </button>
-                <button type="button" id="connect-email" on:click=move |_| { notice.set(None); open.set(Open::Email) }>
+                <button type="button" id="connect-email" on:click=move |_| show(Open::Email)>
                     {move || if connected(|s| s.email.is_some()) { "Change email…" } else { "Connect email…" }}
                 </button>
-                <button type="button" id="connect-crm" on:click=move |_| { notice.set(None); open.set(Open::Crm) }>
+                <button type="button" id="connect-crm" on:click=move |_| show(Open::Crm)>
                     {move || if connected(|s| s.hubspot || s.crm_webhook.is_some()) { "Change CRM…" } else { "Connect a CRM…" }}
                 </button>
             </div>
             {move || match open.get() {
                 Open::WhatsApp => view! {
-                    <WhatsAppForm on_saved=move |s| saved(s, "WhatsApp") on_cancel=move || open.set(Open::None)/>
+                    <WhatsAppForm current=current().and_then(|s| s.whatsapp)
+                        on_saved=move |s| saved(s, "WhatsApp") on_cancel=move || open.set(Open::None)/>
                 }.into_any(),
                 Open::Email => view! {
-                    <EmailForm on_saved=move |s| saved(s, "Email") on_cancel=move || open.set(Open::None)/>
+                    <EmailForm current=current().and_then(|s| s.email)
+                        on_saved=move |s| saved(s, "Email") on_cancel=move || open.set(Open::None)/>
                 }.into_any(),
                 Open::Crm => view! {
                     <CrmForm on_saved=move |s| saved(s, "The CRM") on_cancel=move || open.set(Open::None)/>
@@ -174,17 +185,35 @@ const EMAIL_FIELDS: &[(&str, &str)] = &[
     ("from_name", "From name"),
 ];
 
+/// Starts from what is stored (`current`), but for the secrets, which must be typed again;
+/// what the form does not show (API version and address) is sent back unchanged.
 #[component]
 fn WhatsAppForm(
+    current: Option<WhatsAppStatus>,
     on_saved: impl Fn(IntegrationsStatus) + Copy + Send + Sync + 'static,
     on_cancel: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let phone = RwSignal::new(String::new());
+    let c = current.unwrap_or(WhatsAppStatus {
+        phone_number_id: String::new(),
+        template_name: None,
+        template_language: None,
+        template_photo_header: false,
+        api_version: None,
+        base_url: None,
+        webhook_verify_token_set: false,
+    });
+    let (api_version, base_url) = (c.api_version.clone(), c.base_url.clone());
+    let verify_label = if c.webhook_verify_token_set {
+        "Webhook verify token (empty keeps the current one)"
+    } else {
+        "Webhook verify token (optional)"
+    };
+    let phone = RwSignal::new(c.phone_number_id);
     let token = RwSignal::new(String::new());
     let secret = RwSignal::new(String::new());
-    let template = RwSignal::new(String::new());
-    let language = RwSignal::new(String::new());
-    let photo = RwSignal::new(false);
+    let template = RwSignal::new(c.template_name.unwrap_or_default());
+    let language = RwSignal::new(c.template_language.unwrap_or_default());
+    let photo = RwSignal::new(c.template_photo_header);
     let verify = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -196,8 +225,8 @@ fn WhatsAppForm(
         let settings = WhatsAppSettings {
             phone_number_id: phone.get_untracked().trim().to_string(),
             access_token: token.get_untracked(),
-            api_version: None,
-            base_url: None,
+            api_version: api_version.clone(),
+            base_url: base_url.clone(),
             app_secret: secret.get_untracked(),
             template_name: optional(template.get_untracked()),
             template_language: optional(language.get_untracked()),
@@ -237,7 +266,7 @@ fn WhatsAppForm(
             </div>
             <div class="field-pair">
                 {text("wa-app-secret", "App secret", secret, "password")}
-                {text("wa-verify", "Webhook verify token (optional)", verify, "text")}
+                {text("wa-verify", verify_label, verify, "text")}
             </div>
             <div class="field-pair">
                 {text("wa-template", "Approved template (optional)", template, "text")}
@@ -259,18 +288,32 @@ fn WhatsAppForm(
     }
 }
 
+/// Starts from what is stored (`current`), but for the password, which must be typed again.
 #[component]
 fn EmailForm(
+    current: Option<EmailStatus>,
     on_saved: impl Fn(IntegrationsStatus) + Copy + Send + Sync + 'static,
     on_cancel: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let host = RwSignal::new(String::new());
-    let port = RwSignal::new(String::new());
-    let security = RwSignal::new("starttls".to_string());
-    let username = RwSignal::new(String::new());
+    let c = current.as_ref();
+    let host = RwSignal::new(c.map(|c| c.host.clone()).unwrap_or_default());
+    let port = RwSignal::new(
+        c.and_then(|c| c.port)
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+    );
+    let security = RwSignal::new(
+        match c.map(|c| c.security) {
+            Some(EmailSecurity::Tls) => "tls",
+            Some(EmailSecurity::Plain) => "plain",
+            _ => "starttls",
+        }
+        .to_string(),
+    );
+    let username = RwSignal::new(c.and_then(|c| c.username.clone()).unwrap_or_default());
     let password = RwSignal::new(String::new());
-    let from = RwSignal::new(String::new());
-    let from_name = RwSignal::new(String::new());
+    let from = RwSignal::new(c.map(|c| c.from_address.clone()).unwrap_or_default());
+    let from_name = RwSignal::new(c.and_then(|c| c.from_name.clone()).unwrap_or_default());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -335,9 +378,9 @@ fn EmailForm(
             <label>"Security"
                 <select id="mail-security" prop:value=move || security.get()
                     on:change=move |ev| security.set(event_target_value(&ev))>
-                    <option value="starttls">"STARTTLS (port 587)"</option>
-                    <option value="tls">"TLS (port 465)"</option>
-                    <option value="plain">"None: a relay on the server's own machine"</option>
+                    <option value="starttls" selected=security.get_untracked() == "starttls">"STARTTLS (port 587)"</option>
+                    <option value="tls" selected=security.get_untracked() == "tls">"TLS (port 465)"</option>
+                    <option value="plain" selected=security.get_untracked() == "plain">"None: a relay on the server's own machine"</option>
                 </select>
             </label>
             <div class="field-pair">

@@ -547,6 +547,9 @@ pub async fn get_integrations(
                 template_name: w.template_name,
                 template_language: w.template_language,
                 template_photo_header: w.template_photo_header,
+                api_version: w.api_version,
+                base_url: w.base_url,
+                webhook_verify_token_set: w.webhook_verify_token.is_some(),
             });
         }
         Opened::Unreadable => status.unreadable.push(WHATSAPP_SECRET.into()),
@@ -605,7 +608,8 @@ async fn open<T: serde::de::DeserializeOwned>(
 
 /// Connects the company's WhatsApp Business number (admins). The access token and app secret
 /// are stored encrypted and never returned by any endpoint or sent to devices. Without a
-/// template, showcases reach only clients who wrote in the last 24 hours.
+/// template, showcases reach only clients who wrote in the last 24 hours. A webhook verify
+/// token left out keeps the stored one.
 #[utoipa::path(
     put, path = "/api/v1/integrations/whatsapp", tag = "actions",
     request_body = WhatsAppSettings,
@@ -658,8 +662,22 @@ pub async fn put_whatsapp(
     if let Some(l) = &req.template_language {
         printable("template_language", l, 16)?;
     }
-    if let Some(v) = &req.webhook_verify_token {
-        printable("webhook_verify_token", v, 256)?;
+    if req.template_photo_header && req.template_name.is_none() {
+        return Err(unprocessable(
+            "template_photo_header",
+            "a photo header needs the approved template it belongs to (template_name)",
+        ));
+    }
+    match &req.webhook_verify_token {
+        Some(v) => printable("webhook_verify_token", v, 256)?,
+        // Kept from the stored settings: re-saving the others must not break Meta's handshake.
+        None => {
+            if let Opened::Settings(stored) =
+                open::<WhatsAppSettings>(&state, &auth, WHATSAPP_SECRET).await?
+            {
+                req.webhook_verify_token = stored.webhook_verify_token;
+            }
+        }
     }
     // The client accepts them (this checks what the connector checks).
     roost_connectors::WhatsApp::new(
