@@ -8,8 +8,8 @@ use roost_api::actions::{
     WhatsAppSettings,
 };
 use roost_api::app::{
-    AppState, AskForm, AskStarted, CHAT_EVENT, ChatTurnEvent, OUTBOX_EVENT, OutboxEntry,
-    SearchQuery, SearchView, SettingsView, SignInForm, SyncStatus,
+    AppState, AskForm, AskStarted, BrandingForm, CHAT_EVENT, ChatTurnEvent, OUTBOX_EVENT,
+    OutboxEntry, SearchQuery, SearchView, SettingsView, SignInForm, SyncStatus,
 };
 use roost_api::chat::{Conversation, ConversationList, Rating};
 use roost_api::knowledge::{Client, KnowledgeItem};
@@ -103,6 +103,14 @@ pub fn listing(shell: State<'_, Shell>, id: Uuid) -> AppResult<Listing> {
 #[tauri::command]
 pub async fn settings(shell: State<'_, Shell>) -> AppResult<SettingsView> {
     shell.device()?.settings().await
+}
+
+/// Saves the company's branding (admins; online only), then syncs to show it.
+#[tauri::command]
+pub async fn save_branding(shell: State<'_, Shell>, form: BrandingForm) -> AppResult<()> {
+    shell.device()?.save_branding(form).await?;
+    shell.wake_sync();
+    Ok(())
 }
 
 /// What the company has connected (admins; online only).

@@ -154,6 +154,7 @@ macro_rules! handler {
             $crate::commands::listing,
             $crate::commands::settings,
             $crate::commands::clear_cache,
+            $crate::commands::save_branding,
             $crate::commands::integrations,
             $crate::commands::connect_whatsapp,
             $crate::commands::connect_email,

@@ -136,6 +136,19 @@ pub struct SearchView {
     pub model_loading: bool,
 }
 
+/// The company's branding as an admin edits it in Settings (the rest of the configuration is
+/// kept as the server has it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrandingForm {
+    pub name: String,
+    /// `#RRGGBB`.
+    pub primary_color: String,
+    /// `#RRGGBB`.
+    pub secondary_color: String,
+    /// ISO 4217 code such as `AED`; empty: the server's default.
+    pub currency: String,
+}
+
 /// The settings screen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SettingsView {

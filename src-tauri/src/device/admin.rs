@@ -1,16 +1,33 @@
-//! Company settings for admins: what is connected, and connecting WhatsApp, email and a CRM. Online
+//! Company settings for admins: branding, what is connected, and connecting WhatsApp, email
+//! and a CRM. Online
 //! only; the secrets typed here go to the server and are not kept on the device.
 
 use roost_api::actions::{
     CrmWebhookSettings, EmailSettings, HubSpotSettings, IntegrationsStatus, WhatsAppSettings,
 };
 
+use roost_api::app::BrandingForm;
 use roost_core::secrets::Session;
 
 use super::Device;
 use crate::error::{AppError, AppResult};
 
 impl Device {
+    /// Saves the company's branding over the configuration as the server has it now; the
+    /// next sync brings it to every device, this one included.
+    pub async fn save_branding(&self, form: BrandingForm) -> AppResult<()> {
+        let session = self.chat_session().await?;
+        let current = session.config().await?;
+        let mut config = current.config;
+        let info = &mut config.company_info;
+        info.name = form.name.trim().to_string();
+        info.primary_color = form.primary_color.trim().to_string();
+        info.secondary_color = form.secondary_color.trim().to_string();
+        info.currency = Some(form.currency.trim().to_uppercase()).filter(|c| !c.is_empty());
+        session.put_config(current.version, &config).await?;
+        Ok(())
+    }
+
     pub async fn integrations(&self) -> AppResult<IntegrationsStatus> {
         Ok(self.chat_session().await?.integrations().await?)
     }

@@ -424,8 +424,8 @@ async fn an_agent_asks_sees_the_stream_and_citations_and_gets_an_offline_answer(
     app.close().await;
 }
 
-/// An admin connects WhatsApp, email and a CRM webhook from Settings: a refused value is
-/// shown and names its field; saved settings show as connected (the tokens never come back); an agent of the
+/// An admin brands the company and connects WhatsApp, email and a CRM webhook from Settings:
+/// a refused value is shown and names its field; saved settings show as connected (the tokens never come back); an agent of the
 /// same company does not see the panel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_connects_services_in_settings() {
@@ -457,6 +457,35 @@ async fn an_admin_connects_services_in_settings() {
             .starts_with("Not connected")
     })
     .await;
+
+    // Branding: a color that is not one is refused, naming the field; a good one reaches the
+    // server and, after the sync the save starts, this app's bar and title.
+    app.type_into("#brand-name", "Cove Realty Group").await;
+    app.type_into("#brand-primary", "sea green").await;
+    app.click("#branding-save").await;
+    app.until("the color's refusal", || async {
+        app.text("#branding-error")
+            .await
+            .starts_with("Main color: ")
+    })
+    .await;
+    app.type_into("#brand-primary", "#0B6E4F").await;
+    app.click("#branding-save").await;
+    app.until("the new name on the bar", || async {
+        app.text("#company-name").await == "Cove Realty Group"
+    })
+    .await;
+    assert_eq!(brand_color(&app).await.to_lowercase(), "#0b6e4f");
+    let config = server.get("/api/v1/config", &tenant.admin.access).await;
+    assert_eq!(
+        config.body["config"]["company_info"]["name"],
+        "Cove Realty Group"
+    );
+    assert_eq!(
+        config.body["config"]["company_info"]["primary_color"],
+        "#0B6E4F"
+    );
+    app.screenshot("branding-saved").await;
 
     // A phone number id that is not the Cloud API's numeric id: refused, saying which field.
     app.click("#connect-whatsapp").await;
@@ -575,7 +604,7 @@ async fn an_admin_connects_services_in_settings() {
     }
     app.close().await;
 
-    // An agent's Settings have no integrations panel.
+    // An agent's Settings have no company panels.
     let data = tempfile::tempdir().unwrap();
     let app = App::launch(&bin, &display, data.path(), &server.base).await;
     sign_in(&app, "cove", "agent@cove.test", "agent@cove.test-pass").await;
@@ -583,5 +612,6 @@ async fn an_admin_connects_services_in_settings() {
     app.click("#nav-settings").await;
     app.find("#account-name").await;
     assert!(app.all("#integrations").await.is_empty());
+    assert!(app.all("#branding").await.is_empty());
     app.close().await;
 }

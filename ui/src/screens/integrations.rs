@@ -144,7 +144,7 @@ fn crm_line(s: &IntegrationsStatus) -> String {
 }
 
 /// The server's refusal "why (field)" as "Label: why", with the form's label for the field.
-fn name_field(e: String, labels: &[(&str, &str)]) -> String {
+pub(super) fn name_field(e: String, labels: &[(&str, &str)]) -> String {
     let Some((why, field)) = e.strip_suffix(')').and_then(|rest| rest.rsplit_once(" (")) else {
         return e;
     };

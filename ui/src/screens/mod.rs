@@ -4,6 +4,7 @@ mod actions;
 mod activity;
 mod answer;
 mod chat;
+mod company;
 mod integrations;
 mod listing;
 mod search;

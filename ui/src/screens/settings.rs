@@ -1,11 +1,12 @@
 //! Settings: account, role, devices, what is stored here (and clearing it), server, the
-//! company's integrations (admins), about.
+//! company's branding and integrations (admins), about.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use roost_api::app::{AppState, SettingsView};
 use roost_api::users::Role;
 
+use super::company::Branding;
 use super::integrations::Integrations;
 use super::{Ctx, no_args};
 use crate::bridge::{invoke, now_millis};
@@ -121,7 +122,7 @@ pub fn Settings() -> impl IntoView {
                     </div>
                 }.into_any(),
             }}
-            {move || is_admin.get().then(|| view! { <Integrations/> })}
+            {move || is_admin.get().then(|| view! { <Branding/> <Integrations/> })}
             <div class="panel">
                 <h2>"About"</h2>
                 <p>{move || format!("Roost {}", version())}</p>

@@ -143,6 +143,20 @@ impl Session {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> SessionResult<()> {
+        self.authed_with::<serde::de::IgnoredAny>(method, path, body, &[])
+            .await
+            .map(drop)
+    }
+
+    /// A call with the access token, an optional JSON body and extra headers, its JSON answer
+    /// read as `T` (an empty answer as `null`); refreshed once on 401.
+    pub(super) async fn authed_with<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, String)],
+    ) -> SessionResult<T> {
         let url = format!("{}{API_PREFIX}{path}", self.base);
         for attempt in 0..2 {
             let mut rb = self
@@ -150,6 +164,9 @@ impl Session {
                 .request(method.clone(), &url)
                 .header(API_VERSION_HEADER, API_VERSION.to_string())
                 .bearer_auth(self.access_token());
+            for (name, value) in headers {
+                rb = rb.header(*name, value);
+            }
             if let Some(b) = &body {
                 rb = rb.json(b);
             }
@@ -162,10 +179,24 @@ impl Session {
                 self.refresh().await?;
                 continue;
             }
+            let bytes = resp.bytes().await.map_err(|source| CoreError::Http {
+                url: url.clone(),
+                source,
+            })?;
             if status.is_success() {
-                return Ok(());
+                let bytes = if bytes.is_empty() {
+                    &b"null"[..]
+                } else {
+                    &bytes[..]
+                };
+                return serde_json::from_slice(bytes).map_err(|e| {
+                    CoreError::BadResponse {
+                        url,
+                        message: e.to_string(),
+                    }
+                    .into()
+                });
             }
-            let bytes = resp.bytes().await.unwrap_or_default();
             let message = match serde_json::from_slice::<ErrorBody>(&bytes) {
                 // The field a refusal names, so that a form can point at it.
                 Ok(b) => match b.error.field {

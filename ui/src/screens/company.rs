@@ -1,0 +1,122 @@
+//! The company's branding, for admins (in Settings): name, colors and currency. Saved to the
+//! server, then every device (this one at its next sync, started at once) shows it.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use roost_api::app::BrandingForm;
+
+use super::Ctx;
+use crate::bridge::invoke;
+
+const FIELDS: &[(&str, &str)] = &[
+    ("company_info.name", "Company name"),
+    ("company_info.primary_color", "Main color"),
+    ("company_info.secondary_color", "Second color"),
+    ("company_info.currency", "Currency"),
+];
+
+#[component]
+pub fn Branding() -> impl IntoView {
+    let ctx = Ctx::get();
+    // The branding as last synced; the form starts from it.
+    let synced = ctx.app.with_untracked(|a| {
+        a.as_ref()
+            .and_then(|a| a.signed_in.as_ref())
+            .and_then(|s| s.config.as_ref())
+            .map(|c| c.config.company_info.clone())
+    });
+    let name = RwSignal::new(synced.as_ref().map(|c| c.name.clone()).unwrap_or_default());
+    let primary = RwSignal::new(
+        synced
+            .as_ref()
+            .map(|c| c.primary_color.clone())
+            .unwrap_or_else(|| "#1f4e79".into()),
+    );
+    let secondary = RwSignal::new(
+        synced
+            .as_ref()
+            .map(|c| c.secondary_color.clone())
+            .unwrap_or_else(|| "#f2a900".into()),
+    );
+    let currency = RwSignal::new(
+        synced
+            .as_ref()
+            .and_then(|c| c.currency.clone())
+            .unwrap_or_default(),
+    );
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<String>);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let form = BrandingForm {
+            name: name.get_untracked(),
+            primary_color: primary.get_untracked(),
+            secondary_color: secondary.get_untracked(),
+            currency: currency.get_untracked(),
+        };
+        busy.set(true);
+        error.set(None);
+        notice.set(None);
+        spawn_local(async move {
+            let r = invoke::<_, ()>("save_branding", &serde_json::json!({ "form": form })).await;
+            busy.set(false);
+            match r {
+                Ok(()) => notice.set(Some(
+                    "Saved. Every device shows it after its next sync.".into(),
+                )),
+                Err(e) => error.set(Some(super::integrations::name_field(e, FIELDS))),
+            }
+        });
+    };
+    let color = |id: &'static str, label: &'static str, value: RwSignal<String>| {
+        view! {
+            <label>{label}
+                <span class="color-field">
+                    <input type="color" aria-hidden="true" tabindex="-1"
+                        prop:value=move || value.get()
+                        on:input=move |ev| value.set(event_target_value(&ev))/>
+                    <input id=id type="text" autocomplete="off" spellcheck="false"
+                        prop:value=move || value.get()
+                        on:input=move |ev| value.set(event_target_value(&ev))/>
+                </span>
+            </label>
+        }
+    };
+
+    view! {
+        <div class="panel" id="branding">
+            <h2>"Company"</h2>
+            <p class="muted">"How the app looks for everyone in the company."</p>
+            <form class="integration-form branding-form" on:submit=submit novalidate>
+                <div class="field-pair">
+                    <label>"Company name"
+                        <input id="brand-name" type="text" autocomplete="off"
+                            prop:value=move || name.get()
+                            on:input=move |ev| name.set(event_target_value(&ev))/>
+                    </label>
+                    <label>"Currency (e.g. AED)"
+                        <input id="brand-currency" type="text" autocomplete="off" maxlength="3" placeholder="AED"
+                            prop:value=move || currency.get()
+                            on:input=move |ev| currency.set(event_target_value(&ev))/>
+                    </label>
+                </div>
+                <div class="field-pair">
+                    {color("brand-primary", "Main color", primary)}
+                    {color("brand-secondary", "Second color", secondary)}
+                </div>
+                <p class="notice" role="status" id="branding-notice">{move || notice.get()}</p>
+                <p class="error" role="alert" id="branding-error">{move || error.get()}</p>
+                <div class="form-buttons">
+                    <button type="submit" class="primary" id="branding-save" disabled=move || busy.get()>
+                        {move || if busy.get() { "Saving…" } else { "Save" }}
+                    </button>
+                </div>
+            </form>
+        </div>
+    }
+}
