@@ -105,12 +105,14 @@ pub async fn settings(shell: State<'_, Shell>) -> AppResult<SettingsView> {
     shell.device()?.settings().await
 }
 
-/// Saves the company's branding (admins; online only), then syncs to show it.
+/// Saves the company's branding (admins; online only), then syncs to show it (or, when
+/// another admin saved first, to show theirs).
 #[tauri::command]
-pub async fn save_branding(shell: State<'_, Shell>, form: BrandingForm) -> AppResult<()> {
-    shell.device()?.save_branding(form).await?;
+pub async fn save_branding(shell: State<'_, Shell>, form: BrandingForm) -> AppResult<i64> {
+    let saved = shell.device()?.save_branding(form).await;
+    // Saved or refused as stale, the device should have the newest configuration.
     shell.wake_sync();
-    Ok(())
+    saved
 }
 
 /// What the company has connected (admins; online only).

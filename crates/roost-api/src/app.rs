@@ -147,6 +147,10 @@ pub struct BrandingForm {
     pub secondary_color: String,
     /// ISO 4217 code such as `AED`; empty: the server's default.
     pub currency: String,
+    /// The configuration version the form started from; the save is refused if another admin
+    /// saved since (`None` before the first sync: the server's current version).
+    #[serde(default)]
+    pub base_version: Option<i64>,
 }
 
 /// The settings screen.

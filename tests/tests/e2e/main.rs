@@ -458,34 +458,94 @@ async fn an_admin_connects_services_in_settings() {
     })
     .await;
 
-    // Branding: a color that is not one is refused, naming the field; a good one reaches the
-    // server and, after the sync the save starts, this app's bar and title.
+    // Branding: a color that is not one is refused, naming the field, and nothing is saved.
+    let before = server
+        .get("/api/v1/config", &tenant.admin.access)
+        .await
+        .body;
     app.type_into("#brand-name", "Cove Realty Group").await;
     app.type_into("#brand-primary", "sea green").await;
     app.click("#branding-save").await;
     app.until("the color's refusal", || async {
-        app.text("#branding-error")
-            .await
-            .starts_with("Main color: ")
+        app.text("#branding-error").await
+            == "Main color: 'sea green' is not a hex color such as #1F4E79 or #FA0."
     })
     .await;
+    let config = server
+        .get("/api/v1/config", &tenant.admin.access)
+        .await
+        .body;
+    assert_eq!(config, before, "a refused save changed the configuration");
+
+    // A good one reaches the server (the rest of the configuration as it was) and, after the
+    // sync the save starts, this app's bar.
     app.type_into("#brand-primary", "#0B6E4F").await;
+    app.type_into("#brand-currency", "eur").await;
     app.click("#branding-save").await;
     app.until("the new name on the bar", || async {
         app.text("#company-name").await == "Cove Realty Group"
     })
     .await;
     assert_eq!(brand_color(&app).await.to_lowercase(), "#0b6e4f");
-    let config = server.get("/api/v1/config", &tenant.admin.access).await;
+    let config = server
+        .get("/api/v1/config", &tenant.admin.access)
+        .await
+        .body;
+    let info = &config["config"]["company_info"];
+    assert_eq!(info["name"], "Cove Realty Group");
+    assert_eq!(info["primary_color"], "#0B6E4F");
+    assert_eq!(info["currency"], "EUR");
     assert_eq!(
-        config.body["config"]["company_info"]["name"],
-        "Cove Realty Group"
+        info["logo_url"],
+        before["config"]["company_info"]["logo_url"]
     );
-    assert_eq!(
-        config.body["config"]["company_info"]["primary_color"],
-        "#0B6E4F"
-    );
+    for section in ["features", "integrations", "knowledge_base"] {
+        assert_eq!(
+            config["config"][section], before["config"][section],
+            "{section}"
+        );
+    }
     app.screenshot("branding-saved").await;
+
+    // The same form saves again on top of its own save...
+    app.type_into("#brand-secondary", "#F2C14E").await;
+    app.click("#branding-save").await;
+    app.until("the second save", || async {
+        let c = server
+            .get("/api/v1/config", &tenant.admin.access)
+            .await
+            .body;
+        c["config"]["company_info"]["secondary_color"] == "#F2C14E"
+    })
+    .await;
+    // ...but not over another admin's save made meanwhile.
+    let r = server.get("/api/v1/config", &tenant.admin.access).await;
+    let mut theirs = r.body["config"].clone();
+    theirs["company_info"]["name"] = "Cove by Another Admin".into();
+    let resp = server
+        .req(Method::PUT, "/api/v1/config", Some(&tenant.admin.access))
+        .header("if-match", r.header("etag").unwrap())
+        .json(&theirs)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    app.type_into("#brand-name", "Cove Mine").await;
+    app.click("#branding-save").await;
+    app.until("the stale save's refusal", || async {
+        app.text("#branding-error")
+            .await
+            .starts_with("Another admin changed the company's settings")
+    })
+    .await;
+    let config = server
+        .get("/api/v1/config", &tenant.admin.access)
+        .await
+        .body;
+    assert_eq!(
+        config["config"]["company_info"]["name"],
+        "Cove by Another Admin"
+    );
 
     // A phone number id that is not the Cloud API's numeric id: refused, saying which field.
     app.click("#connect-whatsapp").await;

@@ -18,12 +18,17 @@ const FIELDS: &[(&str, &str)] = &[
 #[component]
 pub fn Branding() -> impl IntoView {
     let ctx = Ctx::get();
-    // The branding as last synced; the form starts from it.
-    let synced = ctx.app.with_untracked(|a| {
-        a.as_ref()
+    // The branding as last synced; the form starts from it, and its save is refused if
+    // another admin saved since that version.
+    let (synced, base_version) = ctx.app.with_untracked(|a| {
+        let c = a
+            .as_ref()
             .and_then(|a| a.signed_in.as_ref())
-            .and_then(|s| s.config.as_ref())
-            .map(|c| c.config.company_info.clone())
+            .and_then(|s| s.config.as_ref());
+        (
+            c.map(|c| c.config.company_info.clone()),
+            c.map(|c| c.version),
+        )
     });
     let name = RwSignal::new(synced.as_ref().map(|c| c.name.clone()).unwrap_or_default());
     let primary = RwSignal::new(
@@ -44,6 +49,8 @@ pub fn Branding() -> impl IntoView {
             .and_then(|c| c.currency.clone())
             .unwrap_or_default(),
     );
+    // Moves on with each save of this form.
+    let base = RwSignal::new(base_version);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
@@ -58,33 +65,45 @@ pub fn Branding() -> impl IntoView {
             primary_color: primary.get_untracked(),
             secondary_color: secondary.get_untracked(),
             currency: currency.get_untracked(),
+            base_version: base.get_untracked(),
         };
         busy.set(true);
         error.set(None);
         notice.set(None);
         spawn_local(async move {
-            let r = invoke::<_, ()>("save_branding", &serde_json::json!({ "form": form })).await;
+            let r = invoke::<_, i64>("save_branding", &serde_json::json!({ "form": form })).await;
             busy.set(false);
             match r {
-                Ok(()) => notice.set(Some(
-                    "Saved. Every device shows it after its next sync.".into(),
-                )),
+                Ok(version) => {
+                    base.set(Some(version));
+                    notice.set(Some(
+                        "Saved. Every device shows it after its next sync.".into(),
+                    ));
+                }
                 Err(e) => error.set(Some(super::integrations::name_field(e, FIELDS))),
             }
         });
     };
     let color = |id: &'static str, label: &'static str, value: RwSignal<String>| {
+        // The swatch shows the last color the text spelled right (a color input takes only
+        // #rrggbb and would show black meanwhile).
+        let swatch = Memo::new(move |last: Option<&String>| {
+            swatch_color(&value.get())
+                .or_else(|| last.cloned())
+                .unwrap_or_else(|| "#000000".into())
+        });
         view! {
-            <label>{label}
+            <div class="field">
+                <label class="field-label" for=id>{label}</label>
                 <span class="color-field">
-                    <input type="color" aria-hidden="true" tabindex="-1"
-                        prop:value=move || value.get()
+                    <input type="color" aria-label=format!("{label}: pick") tabindex="-1"
+                        prop:value=move || swatch.get()
                         on:input=move |ev| value.set(event_target_value(&ev))/>
                     <input id=id type="text" autocomplete="off" spellcheck="false"
                         prop:value=move || value.get()
                         on:input=move |ev| value.set(event_target_value(&ev))/>
                 </span>
-            </label>
+            </div>
         }
     };
 
@@ -102,7 +121,7 @@ pub fn Branding() -> impl IntoView {
                     <label>"Currency (e.g. AED)"
                         <input id="brand-currency" type="text" autocomplete="off" maxlength="3" placeholder="AED"
                             prop:value=move || currency.get()
-                            on:input=move |ev| currency.set(event_target_value(&ev))/>
+                            on:input=move |ev| currency.set(event_target_value(&ev).to_uppercase())/>
                     </label>
                 </div>
                 <div class="field-pair">
@@ -118,5 +137,37 @@ pub fn Branding() -> impl IntoView {
                 </div>
             </form>
         </div>
+    }
+}
+
+/// `#rgb` or `#rrggbb` as a color input's `#rrggbb`; `None` for anything else.
+fn swatch_color(text: &str) -> Option<String> {
+    let hex = text.trim().strip_prefix('#')?;
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let hex = hex.to_ascii_lowercase();
+    match hex.len() {
+        6 => Some(format!("#{hex}")),
+        3 => Some(hex.chars().fold(String::from("#"), |mut s, c| {
+            s.push(c);
+            s.push(c);
+            s
+        })),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::swatch_color;
+
+    #[test]
+    fn swatches_take_what_a_color_input_can_show() {
+        assert_eq!(swatch_color("#0B6E4F").as_deref(), Some("#0b6e4f"));
+        assert_eq!(swatch_color(" #FA0 ").as_deref(), Some("#ffaa00"));
+        for bad in ["", "#", "0B6E4F", "#0B6E4", "#GGGGGG", "sea green"] {
+            assert_eq!(swatch_color(bad), None, "{bad}");
+        }
     }
 }

@@ -148,8 +148,10 @@ pub(super) fn name_field(e: String, labels: &[(&str, &str)]) -> String {
     let Some((why, field)) = e.strip_suffix(')').and_then(|rest| rest.rsplit_once(" (")) else {
         return e;
     };
+    // Some refusals already start with the field's path ("company_info.name: …").
+    let why = why.strip_prefix(&format!("{field}: ")).unwrap_or(why);
     match labels.iter().find(|(f, _)| *f == field) {
-        Some((_, label)) => format!("{label}: {why}."),
+        Some((_, label)) => format!("{label}: {}.", why.trim_end_matches('.')),
         None => e,
     }
 }

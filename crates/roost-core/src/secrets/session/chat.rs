@@ -143,7 +143,7 @@ impl Session {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> SessionResult<()> {
-        self.authed_with::<serde::de::IgnoredAny>(method, path, body, &[])
+        self.call_authed::<serde::de::IgnoredAny>(method, path, body, &[], false)
             .await
             .map(drop)
     }
@@ -156,6 +156,18 @@ impl Session {
         path: &str,
         body: Option<serde_json::Value>,
         headers: &[(&str, String)],
+    ) -> SessionResult<T> {
+        self.call_authed(method, path, body, headers, true).await
+    }
+
+    /// With `read_answer` false a success is not read at all (it may be empty or anything).
+    async fn call_authed<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, String)],
+        read_answer: bool,
     ) -> SessionResult<T> {
         let url = format!("{}{API_PREFIX}{path}", self.base);
         for attempt in 0..2 {
@@ -179,11 +191,15 @@ impl Session {
                 self.refresh().await?;
                 continue;
             }
-            let bytes = resp.bytes().await.map_err(|source| CoreError::Http {
-                url: url.clone(),
-                source,
-            })?;
             if status.is_success() {
+                let bytes = if read_answer {
+                    resp.bytes().await.map_err(|source| CoreError::Http {
+                        url: url.clone(),
+                        source,
+                    })?
+                } else {
+                    Default::default()
+                };
                 let bytes = if bytes.is_empty() {
                     &b"null"[..]
                 } else {
@@ -197,6 +213,7 @@ impl Session {
                     .into()
                 });
             }
+            let bytes = resp.bytes().await.unwrap_or_default();
             let message = match serde_json::from_slice::<ErrorBody>(&bytes) {
                 // The field a refusal names, so that a form can point at it.
                 Ok(b) => match b.error.field {
