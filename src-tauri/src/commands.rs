@@ -3,10 +3,7 @@
 
 use std::sync::Arc;
 
-use roost_api::actions::{
-    ActionRequest, CrmWebhookSettings, EmailSettings, HubSpotSettings, IntegrationsStatus,
-    WhatsAppSettings,
-};
+use roost_api::actions::{ActionRequest, ConnectorSettings, IntegrationsStatus};
 use roost_api::app::{
     AppState, AskForm, AskStarted, BrandingForm, CHAT_EVENT, ChatTurnEvent, OUTBOX_EVENT,
     OutboxEntry, SearchQuery, SearchView, SettingsView, SignInForm, SyncStatus,
@@ -121,36 +118,13 @@ pub async fn integrations(shell: State<'_, Shell>) -> AppResult<IntegrationsStat
     shell.device()?.integrations().await
 }
 
+/// Connects one of the company's services (admins; online only).
 #[tauri::command]
-pub async fn connect_whatsapp(
+pub async fn connect_integration(
     shell: State<'_, Shell>,
-    settings: WhatsAppSettings,
+    settings: ConnectorSettings,
 ) -> AppResult<IntegrationsStatus> {
-    shell.device()?.connect_whatsapp(settings).await
-}
-
-#[tauri::command]
-pub async fn connect_email(
-    shell: State<'_, Shell>,
-    settings: EmailSettings,
-) -> AppResult<IntegrationsStatus> {
-    shell.device()?.connect_email(settings).await
-}
-
-#[tauri::command]
-pub async fn connect_hubspot(
-    shell: State<'_, Shell>,
-    settings: HubSpotSettings,
-) -> AppResult<IntegrationsStatus> {
-    shell.device()?.connect_hubspot(settings).await
-}
-
-#[tauri::command]
-pub async fn connect_crm_webhook(
-    shell: State<'_, Shell>,
-    settings: CrmWebhookSettings,
-) -> AppResult<IntegrationsStatus> {
-    shell.device()?.connect_crm_webhook(settings).await
+    shell.device()?.connect(settings).await
 }
 
 #[tauri::command]

@@ -83,7 +83,7 @@ fn the_shell_boots_and_every_command_is_registered_and_granted() {
     assert_eq!(state["server_url"], "http://127.0.0.1:9");
 
     let listed = commands();
-    assert_eq!(listed.len(), 26, "commands.txt and this test disagree");
+    assert_eq!(listed.len(), 23, "commands.txt and this test disagree");
     for cmd in listed {
         // Arguments are deliberately missing: past the permission check every command then
         // fails on its arguments (or answers), never with "not allowed" or "not found".

@@ -232,6 +232,40 @@ pub enum EmailSecurity {
     Plain,
 }
 
+/// One service's settings as the app sends them to connect it; each goes to its own
+/// `PUT /api/v1/integrations/…`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorSettings {
+    Whatsapp(WhatsAppSettings),
+    Email(EmailSettings),
+    Hubspot(HubSpotSettings),
+    CrmWebhook(CrmWebhookSettings),
+}
+
+impl ConnectorSettings {
+    /// The path that stores them, below the API prefix.
+    pub fn path(&self) -> &'static str {
+        match self {
+            ConnectorSettings::Whatsapp(_) => "/integrations/whatsapp",
+            ConnectorSettings::Email(_) => "/integrations/email",
+            ConnectorSettings::Hubspot(_) => "/integrations/hubspot",
+            ConnectorSettings::CrmWebhook(_) => "/integrations/crm-webhook",
+        }
+    }
+
+    /// The request body: the settings themselves.
+    pub fn body(&self) -> serde_json::Value {
+        match self {
+            ConnectorSettings::Whatsapp(s) => serde_json::to_value(s),
+            ConnectorSettings::Email(s) => serde_json::to_value(s),
+            ConnectorSettings::Hubspot(s) => serde_json::to_value(s),
+            ConnectorSettings::CrmWebhook(s) => serde_json::to_value(s),
+        }
+        .unwrap_or_default()
+    }
+}
+
 /// What a company has connected (`GET /api/v1/integrations`, admins). No secret (token,
 /// password, app secret, signing secret) is ever part of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

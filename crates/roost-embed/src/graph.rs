@@ -97,6 +97,19 @@ struct Tensor {
     data_location: i32,
 }
 
+impl Tensor {
+    /// A tensor whose numbers are in `raw_data` (little-endian), here in the file.
+    fn plain(name: &str, dims: &[i64], data_type: i32, raw_data: Vec<u8>) -> Tensor {
+        Tensor {
+            dims: dims.to_vec(),
+            data_type,
+            name: name.into(),
+            raw_data,
+            data_location: 0,
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Message)]
 struct OpsetId {
     #[prost(string, tag = "1")]
@@ -403,28 +416,16 @@ fn matmul_nbits(
         format!("{base}/scales"),
         format!("{base}/zero_points"),
     ];
+    let per_block = [(cols * blocks) as i64];
     new_inits.extend([
-        Tensor {
-            dims: vec![cols as i64, blocks as i64, BLOCK as i64],
-            data_type: UINT8,
-            name: names[0].clone(),
-            raw_data: b,
-            data_location: 0,
-        },
-        Tensor {
-            dims: vec![(cols * blocks) as i64],
-            data_type: FLOAT,
-            name: names[1].clone(),
-            raw_data: block_scales,
-            data_location: 0,
-        },
-        Tensor {
-            dims: vec![(cols * blocks) as i64],
-            data_type: UINT8,
-            name: names[2].clone(),
-            raw_data: vec![128; cols * blocks],
-            data_location: 0,
-        },
+        Tensor::plain(
+            &names[0],
+            &[cols as i64, blocks as i64, BLOCK as i64],
+            UINT8,
+            b,
+        ),
+        Tensor::plain(&names[1], &per_block, FLOAT, block_scales),
+        Tensor::plain(&names[2], &per_block, UINT8, vec![128; cols * blocks]),
     ]);
     let int = |name: &str, i: i64| Attribute {
         name: name.into(),
@@ -499,16 +500,6 @@ fn gather_rows(n: &Node, codes: &Tensor, scale: &Tensor, base: &str) -> Option<V
 mod tests {
     use super::*;
 
-    fn tensor(name: &str, dims: &[i64], data_type: i32, raw_data: Vec<u8>) -> Tensor {
-        Tensor {
-            dims: dims.to_vec(),
-            data_type,
-            name: name.into(),
-            raw_data,
-            data_location: 0,
-        }
-    }
-
     fn node(op: &str, input: &[&str], output: &str) -> Node {
         Node {
             input: input.iter().map(|s| s.to_string()).collect(),
@@ -551,10 +542,10 @@ mod tests {
             put_message(GRAPH_NODE, &n, &mut graph);
         }
         for t in [
-            tensor("w", &[256, 2], INT8, w),
-            tensor("s", &[1, 2], FLOAT, s),
-            tensor("t", &[3, 2], INT8, t),
-            tensor("r", &[3, 1], FLOAT, r),
+            Tensor::plain("w", &[256, 2], INT8, w),
+            Tensor::plain("s", &[1, 2], FLOAT, s),
+            Tensor::plain("t", &[3, 2], INT8, t),
+            Tensor::plain("r", &[3, 1], FLOAT, r),
         ] {
             put_message(GRAPH_INITIALIZER, &t, &mut graph);
         }

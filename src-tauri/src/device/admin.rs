@@ -1,11 +1,8 @@
-//! Company settings for admins: branding, what is connected, and connecting WhatsApp, email
-//! and a CRM. Online
-//! only; the secrets typed here go to the server and are not kept on the device.
+//! Company settings for admins: branding, what is connected, and connecting a service
+//! (WhatsApp, email, a CRM). Online only; the secrets typed here go to the server and are not
+//! kept on the device.
 
-use roost_api::actions::{
-    CrmWebhookSettings, EmailSettings, HubSpotSettings, IntegrationsStatus, WhatsAppSettings,
-};
-
+use roost_api::actions::{ConnectorSettings, IntegrationsStatus};
 use roost_api::app::BrandingForm;
 use roost_core::CoreError;
 use roost_core::secrets::{Session, SessionError};
@@ -44,40 +41,10 @@ impl Device {
         Ok(self.chat_session().await?.integrations().await?)
     }
 
-    /// Saves the settings, then answers with what is connected now.
-    pub async fn connect_whatsapp(
-        &self,
-        settings: WhatsAppSettings,
-    ) -> AppResult<IntegrationsStatus> {
+    /// Saves one service's settings, then answers with what is connected now.
+    pub async fn connect(&self, settings: ConnectorSettings) -> AppResult<IntegrationsStatus> {
         let session = self.chat_session().await?;
-        session.connect_whatsapp(&settings).await?;
-        reload(&session).await
-    }
-
-    /// Saves the settings, then answers with what is connected now.
-    pub async fn connect_email(&self, settings: EmailSettings) -> AppResult<IntegrationsStatus> {
-        let session = self.chat_session().await?;
-        session.connect_email(&settings).await?;
-        reload(&session).await
-    }
-
-    /// Saves the settings, then answers with what is connected now.
-    pub async fn connect_hubspot(
-        &self,
-        settings: HubSpotSettings,
-    ) -> AppResult<IntegrationsStatus> {
-        let session = self.chat_session().await?;
-        session.connect_hubspot(&settings).await?;
-        reload(&session).await
-    }
-
-    /// Saves the settings, then answers with what is connected now.
-    pub async fn connect_crm_webhook(
-        &self,
-        settings: CrmWebhookSettings,
-    ) -> AppResult<IntegrationsStatus> {
-        let session = self.chat_session().await?;
-        session.connect_crm_webhook(&settings).await?;
+        session.connect(&settings).await?;
         reload(&session).await
     }
 }

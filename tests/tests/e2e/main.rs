@@ -647,6 +647,33 @@ async fn an_admin_connects_services_in_settings() {
     assert_eq!(value("#wa-phone-id").await, "106540352242922");
     assert_eq!(value("#wa-template").await, "cove_showcase");
     assert_eq!(value("#wa-token").await, "");
+    // At phone width the panels and the open form stack into one column.
+    app.resize(390, 844).await;
+    // The window manager resizes asynchronously; let layout and paint catch up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for panel in ["#branding", "#whatsapp-form"] {
+        app.js(&format!(
+            "document.querySelector('{panel}').scrollIntoView({{ block: 'start' }});"
+        ))
+        .await;
+        app.screenshot(&format!("settings-390-{}", &panel[1..]))
+            .await;
+    }
+    // The stale save's refusal reflowed into its box (WebKit kept a grid row at its wide
+    // height, the text overflowing onto the Save button, until the forms stopped being grids).
+    let fits = app
+        .js("const e = document.querySelector('#branding-error'); return e.scrollHeight <= e.clientHeight;")
+        .await;
+    assert_eq!(fits.as_bool(), Some(true), "the refusal overflows its box");
+    let columns = app
+        .js("return getComputedStyle(document.querySelector('#whatsapp-form .field-pair')).gridTemplateColumns;")
+        .await;
+    assert_eq!(
+        columns.as_str().map(|c| c.split_whitespace().count()),
+        Some(1),
+        "{columns}"
+    );
+    app.resize(1280, 800).await;
     let page = app
         .js("return document.body.innerText + ' ' + \
              [...document.querySelectorAll('input')].map(i => i.value).join(' ');")

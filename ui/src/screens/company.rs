@@ -2,11 +2,10 @@
 //! server, then every device (this one at its next sync, started at once) shows it.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use roost_api::app::BrandingForm;
 
 use super::Ctx;
-use crate::bridge::invoke;
+use super::integrations::{save_button, send, text_field};
 
 const FIELDS: &[(&str, &str)] = &[
     ("company_info.name", "Company name"),
@@ -67,22 +66,21 @@ pub fn Branding() -> impl IntoView {
             currency: currency.get_untracked(),
             base_version: base.get_untracked(),
         };
-        busy.set(true);
-        error.set(None);
         notice.set(None);
-        spawn_local(async move {
-            let r = invoke::<_, i64>("save_branding", &serde_json::json!({ "form": form })).await;
-            busy.set(false);
-            match r {
-                Ok(version) => {
-                    base.set(Some(version));
-                    notice.set(Some(
-                        "Saved. Every device shows it after its next sync.".into(),
-                    ));
-                }
-                Err(e) => error.set(Some(super::integrations::name_field(e, FIELDS))),
-            }
-        });
+        let args = serde_json::json!({ "form": form });
+        send(
+            "save_branding",
+            args,
+            FIELDS,
+            busy,
+            error,
+            move |version: i64| {
+                base.set(Some(version));
+                notice.set(Some(
+                    "Saved. Every device shows it after its next sync.".into(),
+                ));
+            },
+        );
     };
     let color = |id: &'static str, label: &'static str, value: RwSignal<String>| {
         // The swatch shows the last color the text spelled right (a color input takes only
@@ -113,11 +111,7 @@ pub fn Branding() -> impl IntoView {
             <p class="muted">"How the app looks for everyone in the company."</p>
             <form class="integration-form branding-form" on:submit=submit novalidate>
                 <div class="field-pair">
-                    <label>"Company name"
-                        <input id="brand-name" type="text" autocomplete="off"
-                            prop:value=move || name.get()
-                            on:input=move |ev| name.set(event_target_value(&ev))/>
-                    </label>
+                    {text_field("brand-name", "Company name", name, "text")}
                     <label>"Currency (e.g. AED)"
                         <input id="brand-currency" type="text" autocomplete="off" maxlength="3" placeholder="AED"
                             prop:value=move || currency.get()
@@ -130,11 +124,7 @@ pub fn Branding() -> impl IntoView {
                 </div>
                 <p class="notice" role="status" id="branding-notice">{move || notice.get()}</p>
                 <p class="error" role="alert" id="branding-error">{move || error.get()}</p>
-                <div class="form-buttons">
-                    <button type="submit" class="primary" id="branding-save" disabled=move || busy.get()>
-                        {move || if busy.get() { "Saving…" } else { "Save" }}
-                    </button>
-                </div>
+                <div class="form-buttons">{save_button("branding-save", busy)}</div>
             </form>
         </div>
     }

@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use roost_api::actions::{
-    CrmWebhookSettings, EmailSecurity, EmailSettings, EmailStatus, HubSpotSettings,
-    IntegrationsStatus, WhatsAppSettings, WhatsAppStatus,
+    ConnectorSettings, CrmWebhookSettings, EmailSecurity, EmailSettings, EmailStatus,
+    HubSpotSettings, IntegrationsStatus, WhatsAppSettings, WhatsAppStatus,
 };
 
 use super::no_args;
@@ -144,7 +144,7 @@ fn crm_line(s: &IntegrationsStatus) -> String {
 }
 
 /// The server's refusal "why (field)" as "Label: why", with the form's label for the field.
-pub(super) fn name_field(e: String, labels: &[(&str, &str)]) -> String {
+fn name_field(e: String, labels: &[(&str, &str)]) -> String {
     let Some((why, field)) = e.strip_suffix(')').and_then(|rest| rest.rsplit_once(" (")) else {
         return e;
     };
@@ -153,6 +153,59 @@ pub(super) fn name_field(e: String, labels: &[(&str, &str)]) -> String {
     match labels.iter().find(|(f, _)| *f == field) {
         Some((_, label)) => format!("{label}: {}.", why.trim_end_matches('.')),
         None => e,
+    }
+}
+
+/// Sends a form to the shell: `busy` meanwhile; then `done` with the answer, or the refusal
+/// in `error` with the field named by its label.
+pub(super) fn send<T: serde::de::DeserializeOwned + 'static>(
+    command: &'static str,
+    args: serde_json::Value,
+    labels: &'static [(&'static str, &'static str)],
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    done: impl FnOnce(T) + 'static,
+) {
+    busy.set(true);
+    error.set(None);
+    spawn_local(async move {
+        let answer = invoke::<_, T>(command, &args).await;
+        busy.set(false);
+        match answer {
+            Ok(value) => done(value),
+            Err(e) => error.set(Some(name_field(e, labels))),
+        }
+    });
+}
+
+/// The shell's command that connects a service, and its arguments.
+const CONNECT: &str = "connect_integration";
+
+fn connect_args(settings: ConnectorSettings) -> serde_json::Value {
+    serde_json::json!({ "settings": settings })
+}
+
+/// A labelled one-line input bound to `value`.
+pub(super) fn text_field(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    kind: &'static str,
+) -> impl IntoView {
+    view! {
+        <label>{label}
+            <input id=id type=kind autocomplete="off" prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))/>
+        </label>
+    }
+}
+
+/// A form's submit button, "Saving…" and disabled while `busy`.
+pub(super) fn save_button(id: &'static str, busy: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <button type="submit" class="primary" id=id disabled=move || busy.get()>
+            {move || if busy.get() { "Saving…" } else { "Save" }}
+        </button>
     }
 }
 
@@ -235,44 +288,30 @@ fn WhatsAppForm(
             template_photo_header: photo.get_untracked(),
             webhook_verify_token: optional(verify.get_untracked()),
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let r = invoke::<_, IntegrationsStatus>(
-                "connect_whatsapp",
-                &serde_json::json!({ "settings": settings }),
-            )
-            .await;
-            busy.set(false);
-            match r {
-                Ok(s) => on_saved(s),
-                Err(e) => error.set(Some(name_field(e, WHATSAPP_FIELDS))),
-            }
-        });
+        let settings = ConnectorSettings::Whatsapp(settings);
+        send(
+            CONNECT,
+            connect_args(settings),
+            WHATSAPP_FIELDS,
+            busy,
+            error,
+            on_saved,
+        );
     };
-    let text =
-        |id: &'static str, label: &'static str, value: RwSignal<String>, kind: &'static str| {
-            view! {
-                <label>{label}
-                    <input id=id type=kind autocomplete="off" prop:value=move || value.get()
-                        on:input=move |ev| value.set(event_target_value(&ev))/>
-                </label>
-            }
-        };
     view! {
         <form class="integration-form" id="whatsapp-form" on:submit=submit novalidate>
             <h3>"WhatsApp Business (Cloud API)"</h3>
             <div class="field-pair">
-                {text("wa-phone-id", "Phone number ID", phone, "text")}
-                {text("wa-token", "Access token", token, "password")}
+                {text_field("wa-phone-id", "Phone number ID", phone, "text")}
+                {text_field("wa-token", "Access token", token, "password")}
             </div>
             <div class="field-pair">
-                {text("wa-app-secret", "App secret", secret, "password")}
-                {text("wa-verify", verify_label, verify, "text")}
+                {text_field("wa-app-secret", "App secret", secret, "password")}
+                {text_field("wa-verify", verify_label, verify, "text")}
             </div>
             <div class="field-pair">
-                {text("wa-template", "Approved template (optional)", template, "text")}
-                {text("wa-language", "Template language, e.g. en_US", language, "text")}
+                {text_field("wa-template", "Approved template (optional)", template, "text")}
+                {text_field("wa-language", "Template language, e.g. en_US", language, "text")}
             </div>
             <label class="check">
                 <input type="checkbox" id="wa-photo" prop:checked=move || photo.get()
@@ -282,9 +321,7 @@ fn WhatsAppForm(
             <p class="error" role="alert" id="whatsapp-error">{move || error.get()}</p>
             <div class="form-buttons">
                 <button type="button" on:click=move |_| on_cancel()>"Cancel"</button>
-                <button type="submit" class="primary" id="whatsapp-save" disabled=move || busy.get()>
-                    {move || if busy.get() { "Saving…" } else { "Save" }}
-                </button>
+                {save_button("whatsapp-save", busy)}
             </div>
         </form>
     }
@@ -346,36 +383,22 @@ fn EmailForm(
             from_address: from.get_untracked().trim().to_string(),
             from_name: optional(from_name.get_untracked()),
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let r = invoke::<_, IntegrationsStatus>(
-                "connect_email",
-                &serde_json::json!({ "settings": settings }),
-            )
-            .await;
-            busy.set(false);
-            match r {
-                Ok(s) => on_saved(s),
-                Err(e) => error.set(Some(name_field(e, EMAIL_FIELDS))),
-            }
-        });
+        let settings = ConnectorSettings::Email(settings);
+        send(
+            CONNECT,
+            connect_args(settings),
+            EMAIL_FIELDS,
+            busy,
+            error,
+            on_saved,
+        );
     };
-    let text =
-        |id: &'static str, label: &'static str, value: RwSignal<String>, kind: &'static str| {
-            view! {
-                <label>{label}
-                    <input id=id type=kind autocomplete="off" prop:value=move || value.get()
-                        on:input=move |ev| value.set(event_target_value(&ev))/>
-                </label>
-            }
-        };
     view! {
         <form class="integration-form" id="email-form" on:submit=submit novalidate>
             <h3>"Outgoing mail (SMTP)"</h3>
             <div class="field-pair">
-                {text("mail-host", "Mail server", host, "text")}
-                {text("mail-port", "Port (optional)", port, "text")}
+                {text_field("mail-host", "Mail server", host, "text")}
+                {text_field("mail-port", "Port (optional)", port, "text")}
             </div>
             <label>"Security"
                 <select id="mail-security" prop:value=move || security.get()
@@ -386,19 +409,17 @@ fn EmailForm(
                 </select>
             </label>
             <div class="field-pair">
-                {text("mail-username", "Username (optional)", username, "text")}
-                {text("mail-password", "Password", password, "password")}
+                {text_field("mail-username", "Username (optional)", username, "text")}
+                {text_field("mail-password", "Password", password, "password")}
             </div>
             <div class="field-pair">
-                {text("mail-from", "From address", from, "email")}
-                {text("mail-from-name", "From name (optional)", from_name, "text")}
+                {text_field("mail-from", "From address", from, "email")}
+                {text_field("mail-from-name", "From name (optional)", from_name, "text")}
             </div>
             <p class="error" role="alert" id="email-error">{move || error.get()}</p>
             <div class="form-buttons">
                 <button type="button" on:click=move |_| on_cancel()>"Cancel"</button>
-                <button type="submit" class="primary" id="email-save" disabled=move || busy.get()>
-                    {move || if busy.get() { "Saving…" } else { "Save" }}
-                </button>
+                {save_button("email-save", busy)}
             </div>
         </form>
     }
@@ -420,45 +441,26 @@ fn CrmForm(
         if busy.get_untracked() {
             return;
         }
-        let (command, args) = if hubspot.get_untracked() {
-            let settings = HubSpotSettings {
+        let settings = if hubspot.get_untracked() {
+            ConnectorSettings::Hubspot(HubSpotSettings {
                 private_app_token: token.get_untracked(),
                 base_url: None,
-            };
-            (
-                "connect_hubspot",
-                serde_json::json!({ "settings": settings }),
-            )
+            })
         } else {
-            let settings = CrmWebhookSettings {
+            ConnectorSettings::CrmWebhook(CrmWebhookSettings {
                 url: url.get_untracked().trim().to_string(),
                 secret: secret.get_untracked(),
-            };
-            (
-                "connect_crm_webhook",
-                serde_json::json!({ "settings": settings }),
-            )
+            })
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let r = invoke::<_, IntegrationsStatus>(command, &args).await;
-            busy.set(false);
-            match r {
-                Ok(s) => on_saved(s),
-                Err(e) => error.set(Some(name_field(e, CRM_FIELDS))),
-            }
-        });
+        send(
+            CONNECT,
+            connect_args(settings),
+            CRM_FIELDS,
+            busy,
+            error,
+            on_saved,
+        );
     };
-    let text =
-        |id: &'static str, label: &'static str, value: RwSignal<String>, kind: &'static str| {
-            view! {
-                <label>{label}
-                    <input id=id type=kind autocomplete="off" prop:value=move || value.get()
-                        on:input=move |ev| value.set(event_target_value(&ev))/>
-                </label>
-            }
-        };
     view! {
         <form class="integration-form" id="crm-form" on:submit=submit novalidate>
             <h3>"CRM: where new leads go besides Roost"</h3>
@@ -473,21 +475,19 @@ fn CrmForm(
                 "Another CRM: a signed webhook Roost posts each lead to"
             </label>
             {move || if hubspot.get() {
-                text("crm-token", "Private app token", token, "password").into_any()
+                text_field("crm-token", "Private app token", token, "password").into_any()
             } else {
                 view! {
                     <div class="field-pair">
-                        {text("crm-url", "Webhook address (https://…)", url, "url")}
-                        {text("crm-secret", "Signing secret (16 characters or more)", secret, "password")}
+                        {text_field("crm-url", "Webhook address (https://…)", url, "url")}
+                        {text_field("crm-secret", "Signing secret (16 characters or more)", secret, "password")}
                     </div>
                 }.into_any()
             }}
             <p class="error" role="alert" id="crm-error">{move || error.get()}</p>
             <div class="form-buttons">
                 <button type="button" on:click=move |_| on_cancel()>"Cancel"</button>
-                <button type="submit" class="primary" id="crm-save" disabled=move || busy.get()>
-                    {move || if busy.get() { "Saving…" } else { "Save" }}
-                </button>
+                {save_button("crm-save", busy)}
             </div>
         </form>
     }

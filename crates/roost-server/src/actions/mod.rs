@@ -80,33 +80,51 @@ pub struct Prepared {
     pub agent: roost_api::users::User,
 }
 
-/// Loads and opens a tenant's sealed settings; `Err` is a sentence for an admin.
+/// A tenant's sealed settings, opened.
+pub enum Opened<T> {
+    Settings(T),
+    Absent,
+    /// Sealed under another key, or no longer the shape this build reads.
+    Unreadable,
+}
+
+/// Loads and opens a tenant's sealed settings `name`.
+pub async fn open_settings<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    tenant: TenantId,
+    name: &str,
+) -> roost_db::Result<Opened<T>> {
+    let Some((nonce, sealed)) = state.db.integration_secret(tenant, name).await? else {
+        return Ok(Opened::Absent);
+    };
+    let opened = state
+        .secret_box
+        .open(tenant, name, &nonce, &sealed)
+        .ok()
+        .and_then(|plain| serde_json::from_str(&plain).ok());
+    Ok(opened.map_or(Opened::Unreadable, Opened::Settings))
+}
+
+/// [`open_settings`] for an action; `Err` is a sentence for an admin.
 pub async fn settings<T: serde::de::DeserializeOwned>(
     state: &AppState,
     tenant: TenantId,
     name: &str,
     service: &str,
 ) -> Result<Option<T>, String> {
-    let unreadable =
-        || format!("The stored {service} settings cannot be read: an admin must enter them again.");
-    let sealed = state
-        .db
-        .integration_secret(tenant, name)
-        .await
-        .map_err(|e| {
+    match open_settings(state, tenant, name).await {
+        Ok(Opened::Settings(t)) => Ok(Some(t)),
+        Ok(Opened::Absent) => Ok(None),
+        Ok(Opened::Unreadable) => Err(format!(
+            "The stored {service} settings cannot be read: an admin must enter them again."
+        )),
+        Err(e) => {
             tracing::error!(error = %e, "reading integration settings");
-            format!("The {service} settings could not be read: the action will be retried.")
-        })?;
-    let Some((nonce, sealed)) = sealed else {
-        return Ok(None);
-    };
-    let plain = state
-        .secret_box
-        .open(tenant, name, &nonce, &sealed)
-        .map_err(|_| unreadable())?;
-    serde_json::from_str(&plain)
-        .map(Some)
-        .map_err(|_| unreadable())
+            Err(format!(
+                "The {service} settings could not be read: the action will be retried."
+            ))
+        }
+    }
 }
 
 /// The client's WhatsApp number in digits: the first of [`Client::phone_candidates`] that is

@@ -19,8 +19,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::actions::{
-    CRM_WEBHOOK_SECRET, DEFAULT_API_VERSION, EMAIL_SECRET, HUBSPOT_SECRET, Prepared,
-    STALE_CLAIM_MS, WHATSAPP_SECRET, perform,
+    CRM_WEBHOOK_SECRET, DEFAULT_API_VERSION, EMAIL_SECRET, HUBSPOT_SECRET, Opened, Prepared,
+    STALE_CLAIM_MS, WHATSAPP_SECRET, open_settings, perform,
 };
 use crate::error::{AppError, AppResult};
 use crate::extract::{Authed, Json, Path, Query};
@@ -539,71 +539,55 @@ pub async fn get_integrations(
     auth: Authed,
 ) -> AppResult<axum::Json<IntegrationsStatus>> {
     auth.require(&[Role::Admin])?;
-    let mut status = IntegrationsStatus::default();
-    match open::<WhatsAppSettings>(&state, &auth, WHATSAPP_SECRET).await? {
-        Opened::Settings(w) => {
-            status.whatsapp = Some(WhatsAppStatus {
-                phone_number_id: w.phone_number_id,
-                template_name: w.template_name,
-                template_language: w.template_language,
-                template_photo_header: w.template_photo_header,
-                api_version: w.api_version,
-                base_url: w.base_url,
-                webhook_verify_token_set: w.webhook_verify_token.is_some(),
-            });
-        }
-        Opened::Unreadable => status.unreadable.push(WHATSAPP_SECRET.into()),
-        Opened::Absent => {}
-    }
-    match open::<EmailSettings>(&state, &auth, EMAIL_SECRET).await? {
-        Opened::Settings(e) => {
-            status.email = Some(EmailStatus {
-                host: e.host,
-                port: e.port,
-                security: e.security,
-                from_address: e.from_address,
-                from_name: e.from_name,
-                username: e.username,
-            });
-        }
-        Opened::Unreadable => status.unreadable.push(EMAIL_SECRET.into()),
-        Opened::Absent => {}
-    }
-    match open::<HubSpotSettings>(&state, &auth, HUBSPOT_SECRET).await? {
-        Opened::Settings(_) => status.hubspot = true,
-        Opened::Unreadable => status.unreadable.push(HUBSPOT_SECRET.into()),
-        Opened::Absent => {}
-    }
-    match open::<CrmWebhookSettings>(&state, &auth, CRM_WEBHOOK_SECRET).await? {
-        Opened::Settings(c) => status.crm_webhook = Some(CrmWebhookStatus { url: c.url }),
-        Opened::Unreadable => status.unreadable.push(CRM_WEBHOOK_SECRET.into()),
-        Opened::Absent => {}
-    }
-    Ok(axum::Json(status))
+    let mut unreadable = Vec::new();
+    let whatsapp = read::<WhatsAppSettings>(&state, &auth, WHATSAPP_SECRET, &mut unreadable);
+    let whatsapp = whatsapp.await?.map(|w| WhatsAppStatus {
+        phone_number_id: w.phone_number_id,
+        template_name: w.template_name,
+        template_language: w.template_language,
+        template_photo_header: w.template_photo_header,
+        api_version: w.api_version,
+        base_url: w.base_url,
+        webhook_verify_token_set: w.webhook_verify_token.is_some(),
+    });
+    let email = read::<EmailSettings>(&state, &auth, EMAIL_SECRET, &mut unreadable);
+    let email = email.await?.map(|e| EmailStatus {
+        host: e.host,
+        port: e.port,
+        security: e.security,
+        from_address: e.from_address,
+        from_name: e.from_name,
+        username: e.username,
+    });
+    let hubspot = read::<HubSpotSettings>(&state, &auth, HUBSPOT_SECRET, &mut unreadable);
+    let hubspot = hubspot.await?.is_some();
+    let crm = read::<CrmWebhookSettings>(&state, &auth, CRM_WEBHOOK_SECRET, &mut unreadable);
+    let crm_webhook = crm.await?.map(|c| CrmWebhookStatus { url: c.url });
+    Ok(axum::Json(IntegrationsStatus {
+        whatsapp,
+        email,
+        hubspot,
+        crm_webhook,
+        unreadable,
+    }))
 }
 
-enum Opened<T> {
-    Settings(T),
-    Absent,
-    /// Sealed under another key, or no longer the shape this build reads.
-    Unreadable,
-}
-
-/// The caller's company's sealed settings `name`, opened.
-async fn open<T: serde::de::DeserializeOwned>(
+/// The caller's company's settings `name`; when they cannot be read, `None` and the name
+/// noted in `unreadable`.
+async fn read<T: serde::de::DeserializeOwned>(
     state: &AppState,
     auth: &Authed,
     name: &str,
-) -> AppResult<Opened<T>> {
-    let Some((nonce, sealed)) = state.db.integration_secret(auth.tenant, name).await? else {
-        return Ok(Opened::Absent);
-    };
-    let opened = state
-        .secret_box
-        .open(auth.tenant, name, &nonce, &sealed)
-        .ok()
-        .and_then(|plain| serde_json::from_str(&plain).ok());
-    Ok(opened.map_or(Opened::Unreadable, Opened::Settings))
+    unreadable: &mut Vec<String>,
+) -> AppResult<Option<T>> {
+    Ok(match open_settings(state, auth.tenant, name).await? {
+        Opened::Settings(t) => Some(t),
+        Opened::Absent => None,
+        Opened::Unreadable => {
+            unreadable.push(name.to_string());
+            None
+        }
+    })
 }
 
 /// Connects the company's WhatsApp Business number (admins). The access token and app secret
@@ -673,7 +657,7 @@ pub async fn put_whatsapp(
         // Kept from the stored settings: re-saving the others must not break Meta's handshake.
         None => {
             if let Opened::Settings(stored) =
-                open::<WhatsAppSettings>(&state, &auth, WHATSAPP_SECRET).await?
+                open_settings::<WhatsAppSettings>(&state, auth.tenant, WHATSAPP_SECRET).await?
             {
                 req.webhook_verify_token = stored.webhook_verify_token;
             }
