@@ -630,14 +630,8 @@ async fn leads_reach_roost_and_hubspot_once(s: TestServer) {
 
     // With HubSpot: rate limited first (503, then the retry creates one contact).
     let (hs, portal) = hubspot_standin().await;
-    let r = s
-        .call(
-            Method::PUT,
-            "/api/v1/integrations/hubspot",
-            Some(&c.t.admin.access),
-            Some(json!({ "private_app_token": HS_TOKEN, "base_url": hs.base })),
-        )
-        .await;
+    let settings = json!({ "private_app_token": HS_TOKEN, "base_url": hs.base });
+    let r = put_integration(&s, &c.t.admin.access, "hubspot", settings).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     portal
         .lock()
@@ -780,26 +774,16 @@ async fn agents_act_only_for_their_clients_and_tenant(s: TestServer) {
     }
     // Only admins connect services.
     for sess in [&a.manager, &a.agent] {
-        let r = s
-            .call(
-                Method::PUT,
-                "/api/v1/integrations/hubspot",
-                Some(&sess.access),
-                Some(json!({ "private_app_token": "x-token" })),
-            )
-            .await;
+        let settings = json!({ "private_app_token": "x-token" });
+        let r = put_integration(&s, &sess.access, "hubspot", settings).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
 }
 
-async fn connect_email(s: &TestServer, token: &str, body: Value) -> Resp {
-    s.call(
-        Method::PUT,
-        "/api/v1/integrations/email",
-        Some(token),
-        Some(body),
-    )
-    .await
+/// `PUT /api/v1/integrations/{service}` as `token`.
+async fn put_integration(s: &TestServer, token: &str, service: &str, body: Value) -> Resp {
+    let path = format!("/api/v1/integrations/{service}");
+    s.call(Method::PUT, &path, Some(token), Some(body)).await
 }
 
 async fn an_email_showcase_reaches_the_mail_server_once(s: TestServer) {
@@ -814,22 +798,22 @@ async fn an_email_showcase_reaches_the_mail_server_once(s: TestServer) {
         "from_address": "listings@alpha.test",
     });
     // Admins only; what the connector would refuse is refused here, by field.
-    let r = connect_email(&s, &c.manager.access, settings.clone()).await;
+    let r = put_integration(&s, &c.manager.access, "email", settings.clone()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     let mut open_relay = settings.clone();
     open_relay["host"] = json!("smtp.example.com");
-    let r = connect_email(&s, &c.t.admin.access, open_relay).await;
+    let r = put_integration(&s, &c.t.admin.access, "email", open_relay).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert_eq!(r.field(), Some("security"));
     let mut no_from = settings.clone();
     no_from["from_address"] = json!("listings");
-    let r = connect_email(&s, &c.t.admin.access, no_from).await;
+    let r = put_integration(&s, &c.t.admin.access, "email", no_from).await;
     assert_eq!(r.field(), Some("from_address"), "{}", r.body);
     let mut half = settings.clone();
     half["password"] = json!("s3cret");
-    let r = connect_email(&s, &c.t.admin.access, half).await;
+    let r = put_integration(&s, &c.t.admin.access, "email", half).await;
     assert_eq!(r.field(), Some("username"), "{}", r.body);
-    let r = connect_email(&s, &c.t.admin.access, settings).await;
+    let r = put_integration(&s, &c.t.admin.access, "email", settings).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
 
     let mut body = showcase(
@@ -934,19 +918,7 @@ async fn leads_reach_a_signed_webhook_crm_once(s: TestServer) {
     })
     .await;
     const SECRET: &str = "whsec_0123456789abcdef";
-    let put = |body: Value| {
-        let s = &s;
-        let token = c.t.admin.access.clone();
-        async move {
-            s.call(
-                Method::PUT,
-                "/api/v1/integrations/crm-webhook",
-                Some(&token),
-                Some(body),
-            )
-            .await
-        }
-    };
+    let put = |body: Value| put_integration(&s, &c.t.admin.access, "crm-webhook", body);
     let r = put(json!({ "url": "ftp://crm.example", "secret": SECRET })).await;
     assert_eq!(r.field(), Some("url"), "{}", r.body);
     let r = put(json!({ "url": format!("{}/roost", crm.base), "secret": "short" })).await;
@@ -1027,19 +999,13 @@ async fn a_template_showcase_shows_the_first_photo_a_client_can_open(s: TestServ
     };
     let (bare, pictured) = (id("P-8"), id("P-9"));
     let (wa, graph) = whatsapp_standin().await;
-    let r = s
-        .call(
-            Method::PUT,
-            "/api/v1/integrations/whatsapp",
-            Some(&c.t.admin.access),
-            Some(json!({
-                "phone_number_id": PHONE_ID, "access_token": TOKEN, "api_version": "v21.0",
-                "base_url": wa.base, "app_secret": "meta-app-secret",
-                "template_name": PHOTO_TEMPLATE, "template_language": "en_US",
-                "template_photo_header": true,
-            })),
-        )
-        .await;
+    let settings = json!({
+        "phone_number_id": PHONE_ID, "access_token": TOKEN, "api_version": "v21.0",
+        "base_url": wa.base, "app_secret": "meta-app-secret",
+        "template_name": PHOTO_TEMPLATE, "template_language": "en_US",
+        "template_photo_header": true,
+    });
+    let r = put_integration(&s, &c.t.admin.access, "whatsapp", settings).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
 
     // The client never wrote: the template goes, its header the first photo there is.
@@ -1078,19 +1044,7 @@ async fn a_template_showcase_shows_the_first_photo_a_client_can_open(s: TestServ
 
 async fn whatsapp_settings_saved_again_keep_the_verify_token(s: TestServer) {
     let c = company(&s, "Alpha Realty", "alpha").await;
-    let put = |body: Value| {
-        let s = &s;
-        let token = c.t.admin.access.clone();
-        async move {
-            s.call(
-                Method::PUT,
-                "/api/v1/integrations/whatsapp",
-                Some(&token),
-                Some(body),
-            )
-            .await
-        }
-    };
+    let put = |body: Value| put_integration(&s, &c.t.admin.access, "whatsapp", body);
     let base = json!({ "phone_number_id": PHONE_ID, "access_token": TOKEN,
                        "app_secret": "meta-app-secret", "template_name": "roost_showcase" });
 
